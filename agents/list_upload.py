@@ -1,0 +1,89 @@
+"""List upload: a CSV of leads into the CRM, every accepted row added to a static list.
+
+Rows are read, normalised and validated in chunks (`tools.leads`); duplicates inside the
+file become one change; a row matching an existing contact updates only the fields that
+differ (an empty cell never blanks a value); new e-mails are created; every accepted row
+joins the list, which is created first if it is missing.
+"""
+
+from __future__ import annotations
+
+from agents.kinds import PlanContext
+from agents.plans import Reject
+from agents.requests import ListUploadParams
+from tools.changes import MEMBER_IN, MEMBER_OUT, Change
+from tools.leads import Lead, read_leads
+
+STAGE_LIST, STAGE_CONTACTS, STAGE_MEMBERS = 0, 1, 2
+
+
+class ListUploadKind:
+    """Plans a list upload."""
+
+    name = "list_upload"
+
+    def __init__(self, chunk_size: int = 5000) -> None:
+        self.chunk_size = chunk_size
+
+    def plan(self, params: ListUploadParams, ctx: PlanContext) -> None:
+        """Read the file and propose creates, updates and memberships."""
+        with read_leads(params.file, params.mapping) as reader:
+            if reader.columns.unknown:
+                ctx.plan.notes.append(
+                    f"columns not mapped, ignored: {', '.join(reader.columns.unknown)} "
+                    "(use --map HEADER=field to map one)")
+            list_exists = ctx.crm.list_exists(params.list)
+            if not list_exists:
+                ctx.plan.add(STAGE_LIST, Change(
+                    op="create", object="list", key=params.list, after={"name": params.list},
+                    reason=f"the list {params.list!r} does not exist yet"))
+            first_row: dict[str, int] = {}
+            for chunk in reader.chunks(self.chunk_size):
+                ctx.plan.reject([Reject(row=r.row, reason=r.reason, field=r.field,
+                                        value=r.value) for r in chunk.rejects])
+                leads = _unique(chunk.leads, first_row, ctx)
+                self._plan_chunk(leads, params.list, list_exists, ctx)
+
+    def _plan_chunk(self, leads: list[Lead], list_name: str, list_exists: bool,
+                    ctx: PlanContext) -> None:
+        emails = [lead.email for lead in leads]
+        existing = ctx.crm.read_contacts(emails)
+        members = ctx.crm.list_members(list_name, emails) if list_exists else set()
+        for lead in leads:
+            record = existing.get(lead.email)
+            if record is None:
+                ctx.plan.add(STAGE_CONTACTS, Change(
+                    op="create", object="contact", key=lead.email, after=dict(lead.fields),
+                    reason=f"row {lead.row}: new contact"))
+            else:
+                diff = {f: v for f, v in lead.fields.items()
+                        if (record.fields.get(f) or None) != v}
+                if diff:
+                    ctx.plan.add(STAGE_CONTACTS, Change(
+                        op="update", object="contact", key=lead.email, after=diff,
+                        before={f: record.fields.get(f) for f in diff},
+                        reason=f"row {lead.row}: {', '.join(diff)} differ"))
+                else:
+                    ctx.plan.count("unchanged")
+            if lead.email in members:
+                ctx.plan.count("already_member")
+            else:
+                ctx.plan.add(STAGE_MEMBERS, Change(
+                    op="add_member", object="list_membership", key=lead.email,
+                    list_name=list_name, before=dict(MEMBER_OUT), after=dict(MEMBER_IN),
+                    reason=f"row {lead.row}: joins {list_name!r}"))
+
+
+def _unique(leads: list[Lead], first_row: dict[str, int], ctx: PlanContext) -> list[Lead]:
+    """Keep the first row of each e-mail; report later rows as duplicates of it."""
+    unique, duplicates = [], []
+    for lead in leads:
+        first = first_row.setdefault(lead.email, lead.row)
+        if first == lead.row:
+            unique.append(lead)
+        else:
+            duplicates.append(Reject(
+                row=lead.row, field="email", value=lead.email, kind="duplicate",
+                reason=f"duplicate of row {first} (same email); the first row is used"))
+    ctx.plan.reject(duplicates)
+    return unique

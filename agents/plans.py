@@ -1,0 +1,159 @@
+"""Plans: what a job will write, in ordered batches, bound by a digest.
+
+A plan is stored as rows (one per change), never as one document, so a million-change plan
+streams: the planner hands each full batch to a `PlanSink` as soon as it is full, and the
+digest is built incrementally: each batch has a sha256 over its changes' canonical JSON in
+order, and the plan digest is a sha256 over the job, the batch digests in execution order
+and the rejects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from tools.changes import Change, canonical_json
+
+DIGEST_VERSION = b"mops-plan/1\n"
+
+
+class Reject(BaseModel):
+    """An input row the plan will not write, and why. `kind` tells rejects from duplicates."""
+
+    model_config = ConfigDict(frozen=True)
+
+    row: int
+    reason: str
+    field: str | None = None
+    value: str | None = None
+    kind: str = "rejected"
+
+
+class BatchHeader(BaseModel):
+    """One batch of a plan: batches of a lower `stage` finish before a higher stage starts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    batch: int
+    stage: int
+    size: int
+    digest: str
+
+
+class Plan(BaseModel):
+    """A plan's header: its batches, summary, notes and digest (changes are stored as rows)."""
+
+    job: int
+    kind: str
+    batches: list[BatchHeader]
+    summary: dict[str, int]
+    fields: list[str]
+    ops: list[str]
+    notes: list[str]
+    rejects: int
+    rejects_digest: str
+    digest: str
+
+    @property
+    def writes(self) -> int:
+        """How many changes the plan would write."""
+        return sum(b.size for b in self.batches)
+
+
+class PlanSink(Protocol):
+    """Where a planner's batches and rejects go as they are made (the job store)."""
+
+    def write_batch(self, job: int, header: BatchHeader, changes: list[Change]) -> None: ...
+
+    def write_rejects(self, job: int, rejects: list[Reject]) -> None: ...
+
+
+def batch_digest(changes: list[Change]) -> str:
+    """sha256 over the canonical JSON of each change, one per line, in order."""
+    h = hashlib.sha256()
+    for change in changes:
+        h.update(change.canonical())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def plan_digest(job: int, kind: str, batches: list[BatchHeader], rejects_digest: str) -> str:
+    """sha256 binding the job, its batches in execution order and its rejects."""
+    h = hashlib.sha256(DIGEST_VERSION)
+    h.update(canonical_json({"job": job, "kind": kind}) + b"\n")
+    for header in sorted(batches, key=lambda b: (b.stage, b.batch)):
+        h.update(canonical_json(header.model_dump()) + b"\n")
+    h.update(rejects_digest.encode())
+    return h.hexdigest()
+
+
+@dataclass
+class PlanBuilder:
+    """Collects a planner's changes into batches per stage and streams them to a sink."""
+
+    job: int
+    kind: str
+    sink: PlanSink
+    batch_size: int = 1000
+    summary: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+    _pending: dict[int, list[Change]] = field(default_factory=dict)
+    _batches: list[BatchHeader] = field(default_factory=list)
+    _fields: set[str] = field(default_factory=set)
+    _ops: set[str] = field(default_factory=set)
+    _rejects: int = 0
+    _rejects_hash: hashlib._Hash = field(default_factory=hashlib.sha256)
+
+    def add(self, stage: int, change: Change) -> None:
+        """Add one change to the open batch of `stage`; a full batch goes to the sink."""
+        pending = self._pending.setdefault(stage, [])
+        pending.append(change)
+        self._ops.add(change.op)
+        self.summary[change.op if change.object != "list" else f"{change.op}_list"] += 1
+        if change.after:
+            self._fields.update(change.after)
+        if len(pending) >= self.batch_size:
+            self._flush(stage)
+
+    def count(self, what: str, n: int = 1) -> None:
+        """Count something that is not a write (unchanged rows, duplicates, …)."""
+        self.summary[what] += n
+
+    def reject(self, rejects: list[Reject]) -> None:
+        """Record rows the plan will not write; each is counted by its kind."""
+        if not rejects:
+            return
+        for r in rejects:
+            self.summary[r.kind] += 1
+            self._rejects_hash.update(canonical_json(r.model_dump()) + b"\n")
+        self._rejects += len(rejects)
+        self.sink.write_rejects(self.job, rejects)
+
+    def finish(self) -> Plan:
+        """Flush open batches and return the plan header with its digest."""
+        for stage in sorted(self._pending):
+            self._flush(stage)
+        rejects_digest = self._rejects_hash.hexdigest()
+        digest = plan_digest(self.job, self.kind, self._batches, rejects_digest)
+        batches = sorted(self._batches, key=lambda b: (b.stage, b.batch))
+        return Plan(
+            job=self.job, kind=self.kind, batches=batches, summary=dict(self.summary),
+            fields=sorted(self._fields - {"member", "name"}), ops=sorted(self._ops),
+            notes=self.notes,
+            rejects=self._rejects, rejects_digest=rejects_digest, digest=digest,
+        )
+
+    def _flush(self, stage: int) -> None:
+        changes = self._pending.pop(stage, [])
+        if not changes:
+            return
+        header = BatchHeader(
+            batch=len(self._batches) + 1, stage=stage, size=len(changes),
+            digest=batch_digest(changes),
+        )
+        self._batches.append(header)
+        self.sink.write_batch(self.job, header, changes)

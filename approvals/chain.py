@@ -1,0 +1,130 @@
+"""The ledger's hash chain: tamper-evident, and cheap for concurrent workers.
+
+Each batch is chained on its own when it is sealed (entry hash = sha256(prev hash +
+canonical JSON of the entry)), so workers on different batches never wait for each other.
+When a job ends, its batch heads are chained in execution order into the job's head, and
+the job's seal is chained after the previous job's seal. `verify` recomputes all of it: an
+edited, inserted or deleted entry, batch or job breaks the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, bindparam, insert, select, text, update
+
+from approvals import ledger
+from approvals import schema as t
+from approvals.store import Store
+from tools.changes import canonical_json
+
+GENESIS = "0" * 64
+
+
+def link(prev: str, payload: object) -> str:
+    """The hash of one link: sha256 over the previous hash and the canonical payload."""
+    return hashlib.sha256(prev.encode() + b"\n" + canonical_json(payload)).hexdigest()
+
+
+def seal_batch(conn: Connection, store: Store, job: int, batch: int) -> str:
+    """Chain a finished batch's entries, store their hashes and the batch head."""
+    prev, rows, applied, failed = GENESIS, [], 0, 0
+    for entry in ledger.entries(store, job, batch, conn=conn):
+        digest = link(prev, entry.payload())
+        rows.append({"b_seq": entry.seq, "b_prev": prev, "b_hash": digest})
+        prev = digest
+        applied += entry.status == "applied"
+        failed += entry.status == "failed"
+    if rows:
+        conn.execute(update(t.ledger).where(
+            t.ledger.c.job == job, t.ledger.c.batch == batch,
+            t.ledger.c.seq == bindparam("b_seq")).values(
+                prev_hash=bindparam("b_prev"), hash=bindparam("b_hash")), rows)
+    conn.execute(update(t.batches).where(t.batches.c.job == job, t.batches.c.batch == batch)
+                 .values(state="sealed", head=prev, applied=applied, failed=failed))
+    return prev
+
+
+def job_head(conn: Connection, job: int) -> str:
+    """The chain of a job's batch heads, in execution order."""
+    head = GENESIS
+    query = select(t.batches.c.batch, t.batches.c.head).where(t.batches.c.job == job).order_by(
+        t.batches.c.stage, t.batches.c.batch)
+    for row in conn.execute(query):
+        head = link(head, {"batch": row.batch, "head": row.head})
+    return head
+
+
+def seal_job(conn: Connection, job: int) -> None:
+    """Chain the job's head after the last sealed job's."""
+    if conn.dialect.name == "postgresql":  # one sealer at a time keeps the chain linear
+        conn.execute(text("LOCK TABLE seals IN EXCLUSIVE MODE"))
+    last = conn.execute(select(t.seals.c.hash).order_by(t.seals.c.seq.desc()).limit(1)
+                        ).scalar_one_or_none() or GENESIS
+    head, at = job_head(conn, job), ledger.stamp()
+    conn.execute(insert(t.seals).values(
+        job=job, head=head, prev_hash=last, sealed_at=at,
+        hash=link(last, {"job": job, "head": head, "sealed_at": at})))
+
+
+@dataclass
+class Verification:
+    """What `verify` found: entries checked and every break in the chain."""
+
+    entries: int = 0
+    batches: int = 0
+    jobs: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was found broken."""
+        return not self.problems
+
+
+def verify(store: Store, job: int | None = None) -> Verification:
+    """Recompute the chain of every sealed batch and job (or of one job)."""
+    result = Verification()
+    with store.engine.connect() as conn:
+        query = select(t.batches).where(t.batches.c.state == "sealed").order_by(
+            t.batches.c.job, t.batches.c.stage, t.batches.c.batch)
+        if job is not None:
+            query = query.where(t.batches.c.job == job)
+        for b in conn.execute(query).all():
+            _verify_batch(store, conn, b.job, b.batch, b.head, b.size, result)
+        _verify_seals(conn, job, result)
+    return result
+
+
+def _verify_batch(store: Store, conn: Connection, job: int, batch: int, head: str,
+                  size: int, result: Verification) -> None:
+    prev, count = GENESIS, 0
+    for entry in ledger.entries(store, job, batch, conn=conn):
+        count += 1
+        digest = link(prev, entry.payload())
+        if entry.prev_hash != prev or entry.hash != digest:
+            result.problems.append(
+                f"job {job} batch {batch} entry {entry.seq}: hash does not match its "
+                "content or its predecessor (edited, inserted or deleted)")
+            return
+        prev = digest
+    result.entries += count
+    result.batches += 1
+    if prev != head or count != size:
+        result.problems.append(
+            f"job {job} batch {batch}: {count} of {size} entries, chain head "
+            f"{'matches' if prev == head else 'differs'} (entries deleted or added)")
+
+
+def _verify_seals(conn: Connection, job: int | None, result: Verification) -> None:
+    prev = GENESIS
+    for s in conn.execute(select(t.seals).order_by(t.seals.c.seq)).all():
+        expected = link(s.prev_hash, {"job": s.job, "head": s.head, "sealed_at": s.sealed_at})
+        if s.prev_hash != prev or s.hash != expected:
+            result.problems.append(f"seal of job {s.job}: chain of jobs broken before it")
+        elif job is None or s.job == job:
+            if job_head(conn, s.job) != s.head:
+                result.problems.append(f"job {s.job}: its batches do not match its seal")
+            result.jobs += 1
+        prev = s.hash

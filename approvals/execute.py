@@ -1,0 +1,93 @@
+"""Writing one approved batch: before-images first, then the writes, then the seal.
+
+Running a batch twice (a worker killed, a message redelivered) applies each change at most
+once: entries already `applied` or `failed` are skipped; an `intended` entry is settled by
+reading the record (`tools.apply.settle`): if it holds `after` the write happened, if it
+still holds `before` the write is made now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from approvals import chain, ledger
+from approvals import schema as t
+from approvals.gate import Gate
+from approvals.ledger import Status
+from approvals.plan_rows import PlanRows
+from approvals.store import Job, Store
+from tools.apply import apply, observe, settle
+from tools.changes import Change
+from tools.crm import CRM
+from tools.errors import SystemFault
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """How many changes of a batch ended applied and failed."""
+
+    batch: int
+    applied: int
+    failed: int
+
+
+def execute_batch(store: Store, gate: Gate, crm: CRM, job: Job, batch: int) -> BatchResult:
+    """Apply one batch of an approved job, write-ahead, idempotently."""
+    gate.authorize_batch(job, batch)
+    sealed = _sealed(store, job.job, batch)
+    if sealed is not None:
+        return sealed
+    changes = PlanRows(store).batch(job.job, batch)
+    done = ledger.statuses(store, job.job, batch)
+    todo = [(seq, c) for seq, c in enumerate(changes) if done.get(seq, "intended") == "intended"]
+    outcomes, to_write = _write_ahead(store, crm, job.job, batch, todo, done)
+    outcomes += _write(crm, to_write)
+    with store.begin() as conn:
+        ledger.settle(conn, job.job, batch, outcomes)
+        chain.seal_batch(conn, store, job.job, batch)
+    return _sealed(store, job.job, batch) or BatchResult(batch, 0, 0)
+
+
+def _write_ahead(store: Store, crm: CRM, job: int, batch: int, todo: list[tuple[int, Change]],
+                 done: dict[int, Status],
+                 ) -> tuple[list[tuple[int, Status, str | None]], list[tuple[int, Change]]]:
+    """Record every before-image (new entries are `intended`) before any write is made."""
+    current = observe(crm, [c for _, c in todo])
+    rows, outcomes, to_write = [], [], []
+    for (seq, change), now in zip(todo, current, strict=True):
+        verdict = settle(change, now)
+        if seq not in done:
+            before = now if change.op != "create" else change.before
+            rows.append(ledger.entry_row(job, batch, seq, change, before, "intended"))
+        if verdict == "apply":
+            to_write.append((seq, change))
+        elif verdict == "done":
+            outcomes.append((seq, "applied", None))
+        else:
+            outcomes.append((seq, "failed", "the record changed after the plan was made"))
+    with store.begin() as conn:
+        ledger.write(conn, rows)
+    return outcomes, to_write
+
+
+def _write(crm: CRM, to_write: list[tuple[int, Change]]) -> list[tuple[int, Status, str | None]]:
+    """Make the writes; an outside system that stays down fails them, with its error."""
+    if not to_write:
+        return []
+    try:
+        results = apply(crm, [c for _, c in to_write])
+    except SystemFault as exc:
+        return [(seq, "failed", f"{type(exc).__name__}: {exc}") for seq, _ in to_write]
+    return [(seq, "applied" if r.ok else "failed", r.error)
+            for (seq, _), r in zip(to_write, results, strict=True)]
+
+
+def _sealed(store: Store, job: int, batch: int) -> BatchResult | None:
+    query = select(t.batches).where(t.batches.c.job == job, t.batches.c.batch == batch)
+    with store.engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None or row.state != "sealed":
+        return None
+    return BatchResult(batch, row.applied, row.failed)

@@ -1,0 +1,131 @@
+"""Rollback as a job kind: planned from the ledger, then shown, gated and logged like any.
+
+For every change a job applied, the inverse: delete what was created, restore what was
+updated, remove memberships that were added, delete lists that were created. A value that
+someone changed after the job wrote it is not overwritten: it becomes a `conflict` in the
+plan's rejects, for a person to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import islice
+
+from agents.kinds import PlanContext
+from agents.plans import Reject
+from agents.requests import RollbackParams
+from approvals import ledger
+from approvals.errors import NothingToRollBack
+from approvals.store import Store
+from tools.apply import observe
+from tools.changes import MEMBER_IN, Change, FieldValues
+
+ROLLBACKABLE = ("succeeded", "partially_failed", "failed")
+# Stages undo in the reverse order of the upload: memberships, then contacts, then lists.
+STAGE = {"list_membership": 0, "contact": 1, "list": 2}
+
+
+class RollbackKind:
+    """Plans the inverse of a job's applied changes."""
+
+    name = "rollback"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def check(self, of_job: int) -> None:
+        """Refuse a rollback of a job that has written nothing that can be undone."""
+        job = self.store.get(of_job)
+        if job.state not in ROLLBACKABLE:
+            raise NothingToRollBack(
+                f"job {of_job} is {job.state}; only a finished job can be rolled back")
+
+    def plan(self, params: RollbackParams, ctx: PlanContext) -> None:
+        """Propose the inverse of every applied change of `params.of_job`."""
+        self.check(params.of_job)
+        applied = (e for e in ledger.entries(self.store, params.of_job)
+                   if e.status == "applied")
+        position = 0
+        for chunk in _chunks(applied, 1000):
+            inverses = [inverse(e.change, e.change.before) for e in chunk]
+            for entry, inv, now in zip(chunk, inverses, observe(ctx.crm, inverses),
+                                       strict=True):
+                position += 1
+                _propose(ctx, params.of_job, position, entry.change, inv, now)
+
+
+def inverse(change: Change, before: FieldValues | None) -> Change:
+    """The change that undoes `change`, whose record held `before` when it was written."""
+    reason = f"undo {change.op}"
+    if change.op == "create":
+        return Change(op="delete", object=change.object, key=change.key,
+                      before=change.after, reason=reason)
+    if change.op == "delete":
+        return Change(op="create", object=change.object, key=change.key,
+                      after=before, reason=reason)
+    if change.op == "add_member":
+        return Change(op="remove_member", object=change.object, key=change.key,
+                      list_name=change.list_name, before=dict(MEMBER_IN), reason=reason)
+    if change.op == "remove_member":
+        return Change(op="add_member", object=change.object, key=change.key,
+                      list_name=change.list_name, after=dict(MEMBER_IN), reason=reason)
+    return Change(op="update", object=change.object, key=change.key, before=change.after,
+                  after={f: (before or {}).get(f) for f in change.after or {}}, reason=reason)
+
+
+def _propose(ctx: PlanContext, of_job: int, position: int, original: Change, inv: Change,
+             now: FieldValues | None) -> None:
+    stage = STAGE[inv.object]
+    if inv.op in ("remove_member", "delete") and now is None:
+        ctx.plan.count("already_undone")
+    elif inv.op == "add_member" and now is not None:
+        ctx.plan.count("already_undone")
+    elif inv.op == "update":
+        _restore_fields(ctx, of_job, position, inv, now, stage)
+    elif inv.object == "contact" and inv.op == "delete" and not _holds(now, inv.before):
+        _conflict(ctx, of_job, position, inv, now, _changed_fields(now, inv.before))
+    else:
+        ctx.plan.add(stage, inv)
+
+
+def _restore_fields(ctx: PlanContext, of_job: int, position: int, inv: Change,
+                    now: FieldValues | None, stage: int) -> None:
+    """Restore the fields that still hold what the job wrote; report the others."""
+    if now is None:
+        _conflict(ctx, of_job, position, inv, now, list(inv.before or {}))
+        return
+    wrote = inv.before or {}
+    kept = [f for f, v in wrote.items() if (now.get(f) or None) == (v or None)]
+    moved = [f for f in wrote if f not in kept]
+    if kept:
+        ctx.plan.add(stage, inv.model_copy(update={
+            "before": {f: wrote[f] for f in kept},
+            "after": {f: (inv.after or {}).get(f) for f in kept}}))
+    if moved:
+        _conflict(ctx, of_job, position, inv, now, moved)
+
+
+def _conflict(ctx: PlanContext, of_job: int, position: int, inv: Change,
+              now: FieldValues | None, fields: list[str]) -> None:
+    if now is None:
+        reason = f"{inv.key} no longer exists; job {of_job}'s change is left as it is"
+    else:
+        shown = ", ".join(f"{f}={now.get(f)!r}" for f in fields)
+        reason = (f"{inv.key} was changed after job {of_job} wrote it ({shown}); "
+                  "not overwritten")
+    ctx.plan.reject([Reject(row=position, reason=reason, field=",".join(fields) or None,
+                            kind="conflict")])
+
+
+def _holds(now: FieldValues | None, wanted: FieldValues | None) -> bool:
+    return now is not None and not _changed_fields(now, wanted)
+
+
+def _changed_fields(now: FieldValues | None, wanted: FieldValues | None) -> list[str]:
+    return [f for f, v in (wanted or {}).items()
+            if ((now or {}).get(f) or None) != (v or None)]
+
+
+def _chunks(items: Iterator[ledger.LedgerEntry], size: int) -> Iterator[list[ledger.LedgerEntry]]:
+    while chunk := list(islice(items, size)):
+        yield chunk

@@ -1,0 +1,132 @@
+"""The job store's tables (SQLAlchemy Core). Alembic migrations in `approvals/migrations`
+create them; this module is the one description both the code and the migrations read."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+jobs = Table(
+    "jobs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(64), nullable=False),
+    Column("state", String(32), nullable=False, index=True),
+    Column("requested_by", String(200), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("digest", String(64)),
+    Column("rejects_digest", String(64)),
+    Column("summary", JSON),
+    Column("fields", JSON),
+    Column("notes", JSON),
+    Column("requirement", JSON),      # approvals needed, fixed when the plan was made
+    Column("error", Text),
+    Column("total", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+transitions = Table(
+    "transitions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job", ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("from_state", String(32)),
+    Column("to_state", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("note", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+batches = Table(
+    "batches", metadata,
+    Column("job", ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("batch", Integer, primary_key=True),
+    Column("stage", Integer, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("state", String(16), nullable=False, default="pending"),  # pending, sealed
+    Column("applied", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("head", String(64)),       # hash of the batch's last ledger entry, once sealed
+)
+
+changes = Table(
+    "changes", metadata,
+    Column("job", ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("batch", Integer, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("op", String(16), nullable=False),
+    Column("object", String(32), nullable=False),
+    Column("key", String(320), nullable=False),
+    Column("list_name", String(200)),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("reason", Text, nullable=False, default=""),
+)
+
+rejects = Table(
+    "rejects", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("job", ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("row", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("field", String(64)),
+    Column("value", Text),
+    Column("reason", Text, nullable=False),
+)
+
+decisions = Table(
+    "decisions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job", ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("actor", String(200), nullable=False),
+    Column("verdict", String(16), nullable=False),   # approve, reject
+    Column("digest", String(64), nullable=False),
+    Column("comment", Text),
+    Column("door", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+ledger = Table(
+    "ledger", metadata,
+    Column("job", Integer, primary_key=True),        # no FK: the log outlives nothing
+    Column("batch", Integer, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("op", String(16), nullable=False),
+    Column("object", String(32), nullable=False),
+    Column("key", String(320), nullable=False),
+    Column("list_name", String(200)),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("status", String(16), nullable=False),    # intended, applied, failed
+    Column("error", Text),
+    Column("recorded_at", String(40), nullable=False),
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
+)
+Index("ix_ledger_key", ledger.c.key)
+
+seals = Table(
+    "seals", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("job", Integer, nullable=False, unique=True),
+    Column("head", String(64), nullable=False),      # chain of the job's batch heads
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),      # chains every sealed job in order
+    Column("sealed_at", String(40), nullable=False),
+)

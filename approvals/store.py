@@ -1,0 +1,187 @@
+"""The job store: jobs and their state history, on SQLite (default) or PostgreSQL.
+
+The schema is made and upgraded by Alembic (`approvals/migrations`). Plans, decisions and
+the ledger have their own modules; they all work through a `Store`'s engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from alembic import command
+from alembic.config import Config
+from pydantic import BaseModel
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+
+from agents.plans import Plan
+from agents.requests import JobRequest
+from approvals import schema as t
+from approvals.errors import InvalidTransition, UnknownJob
+from approvals.states import State, can_move
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def now() -> datetime:
+    """The current time, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+class Job(BaseModel):
+    """A job as the store holds it."""
+
+    job: int
+    kind: str
+    state: State
+    requested_by: str
+    source: str
+    target: str
+    params: dict[str, Any]
+    digest: str | None
+    rejects_digest: str | None
+    summary: dict[str, int]
+    fields: list[str]
+    notes: list[str]
+    requirement: dict[str, Any] | None
+    error: str | None
+    total: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class Store:
+    """Access to the job store at one database URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = make_engine(url)
+
+    def upgrade(self) -> None:
+        """Create or upgrade the schema to the newest migration."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def close(self) -> None:
+        """Dispose of the engine's connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A connection in a transaction, committed on success."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def create_job(self, request: JobRequest) -> int:
+        """Store a new job in state `queued` and return its id."""
+        at = now()
+        with self.begin() as conn:
+            job = conn.execute(insert(t.jobs).values(
+                kind=request.kind, state="queued", requested_by=request.requested_by,
+                source=request.source, target=request.target,
+                params=request.params.model_dump(mode="json"), total=0,
+                summary={}, fields=[], notes=[], created_at=at, updated_at=at,
+            )).inserted_primary_key[0]
+            conn.execute(insert(t.transitions).values(
+                job=job, from_state=None, to_state="queued", actor=request.requested_by,
+                note=f"requested from {request.source}", at=at))
+        return int(job)
+
+    def get(self, job: int) -> Job:
+        """The job with that id; `UnknownJob` if there is none."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.jobs).where(t.jobs.c.id == job)).mappings().first()
+        if row is None:
+            raise UnknownJob(job)
+        return _job(row)
+
+    def list(self, state: str | None = None, kind: str | None = None) -> list[Job]:
+        """Jobs, newest first, optionally of one state or kind."""
+        query = select(t.jobs).order_by(t.jobs.c.id.desc())
+        if state:
+            query = query.where(t.jobs.c.state == state)
+        if kind:
+            query = query.where(t.jobs.c.kind == kind)
+        with self.engine.connect() as conn:
+            return [_job(row) for row in conn.execute(query).mappings()]
+
+    def move(self, job: int, dst: State, actor: str, note: str | None = None,
+             conn: Connection | None = None, **values: Any) -> None:
+        """Move a job to `dst`, recording who or what caused it; other columns may be set."""
+        if conn is None:
+            with self.begin() as own:
+                return self.move(job, dst, actor, note, own, **values)
+        src = conn.execute(
+            select(t.jobs.c.state).where(t.jobs.c.id == job).with_for_update()
+        ).scalar_one_or_none()
+        if src is None:
+            raise UnknownJob(job)
+        if not can_move(src, dst):
+            raise InvalidTransition(f"job {job} is {src}; it cannot become {dst}")
+        at = now()
+        conn.execute(update(t.jobs).where(t.jobs.c.id == job).values(
+            state=dst, updated_at=at, **values))
+        conn.execute(insert(t.transitions).values(
+            job=job, from_state=src, to_state=dst, actor=actor, note=note, at=at))
+        return None
+
+    def record_plan(self, plan: Plan, requirement: dict[str, Any], conn: Connection) -> None:
+        """Store a finished plan's header on its job."""
+        conn.execute(update(t.jobs).where(t.jobs.c.id == plan.job).values(
+            digest=plan.digest, rejects_digest=plan.rejects_digest, summary=plan.summary,
+            fields=plan.fields, notes=plan.notes, requirement=requirement,
+            total=plan.writes, updated_at=now()))
+
+    def history(self, job: int) -> list[dict[str, Any]]:
+        """The job's state transitions, oldest first."""
+        query = select(t.transitions).where(t.transitions.c.job == job).order_by(
+            t.transitions.c.id)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def forget(self, job: int) -> None:
+        """Delete a job that never got a plan (bad input): the store is left as it was."""
+        with self.begin() as conn:
+            for table in (t.changes, t.batches, t.rejects, t.decisions, t.transitions):
+                conn.execute(table.delete().where(table.c.job == job))
+            conn.execute(t.jobs.delete().where(t.jobs.c.id == job))
+
+
+def _job(row: Any) -> Job:
+    return Job(
+        job=row["id"], kind=row["kind"], state=row["state"],
+        requested_by=row["requested_by"], source=row["source"], target=row["target"],
+        params=row["params"], digest=row["digest"], rejects_digest=row["rejects_digest"],
+        summary=row["summary"] or {}, fields=row["fields"] or [], notes=row["notes"] or [],
+        requirement=row["requirement"], error=row["error"], total=row["total"],
+        created_at=row["created_at"], updated_at=row["updated_at"],
+    )
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+    # orjson is several times faster than json for the plan and ledger columns.
+    codec: dict[str, Any] = {
+        "json_serializer": lambda value: orjson.dumps(value).decode(),
+        "json_deserializer": orjson.loads,
+    }
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, **codec)
+    engine = create_engine(url, connect_args={"timeout": 30}, **codec)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return engine

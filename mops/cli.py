@@ -1,0 +1,194 @@
+"""The `mops` command line: queue jobs, read plans, decide, roll back, read the log.
+
+Exit codes: 0 done; 1 the request failed (a one-line message on stderr says why);
+2 usage error. With `--json`, stdout carries one JSON document and nothing else.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agents.kinds import UnknownKind
+from agents.requests import JobRequest, ListUploadParams
+from approvals.errors import ApprovalsError
+from mops import output
+from mops.app import App, UnknownTarget, build
+from mops.crm_commands import crm_cli, sandbox_cli
+from mops.log_commands import log
+from mops.views import job_view
+from tasks.lifecycle import PlanningFailed
+from tools.errors import ToolError
+
+cli = typer.Typer(
+    name="mops", no_args_is_help=True, rich_markup_mode="rich",
+    help="Marketing-operations jobs you can read before they run and take back after.\n\n"
+         "Agents plan; people approve; every write is logged with what it replaced.",
+)
+cli.add_typer(sandbox_cli, name="sandbox")
+cli.add_typer(crm_cli, name="crm")
+cli.command(name="log")(log)
+
+AsUser = Annotated[str | None, typer.Option("--as", help="Who is acting (else MOPS_USER, "
+                                            "else the login name).")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")]
+JobId = Annotated[int, typer.Argument(help="The job's number.", show_default=False)]
+
+USER_ERRORS = (ToolError, ApprovalsError, PlanningFailed, UnknownTarget, UnknownKind)
+
+
+@contextmanager
+def opened() -> Iterator[App]:
+    """The app, closed afterwards; a request that fails exits 1 with its message."""
+    app = build()
+    try:
+        yield app
+    except USER_ERRORS as exc:
+        output.fail(str(exc))
+    finally:
+        app.close()
+
+
+def report(app: App, job: int, as_json: bool, limit: int = 20) -> None:
+    """Print a job: JSON for scripts, a summary with its rejects for people."""
+    view = job_view(app.store, app.runtime.gate, app.store.get(job), None if as_json else limit)
+    if as_json:
+        output.print_json(view)
+        return
+    output.job_panel(view)
+    output.rejects_table(view["rejects"], app.runtime.rows.count_rejects(job))
+
+
+@cli.command()
+def upload(
+    file: Annotated[Path, typer.Argument(help="CSV of leads (comma, semicolon or tab).")],
+    list_name: Annotated[str, typer.Option("--list", help="Static list to add rows to.")],
+    maps: Annotated[list[str] | None, typer.Option(
+        "--map", help="Map a column: HEADER=field (field '-' ignores the column).")] = None,
+    target: Annotated[str, typer.Option(help="CRM connection to write to.")] = "sandbox",
+    user: AsUser = None, as_json: Json = False,
+) -> None:
+    """Plan a list upload: create new contacts, update changed ones, add all to a list.
+
+    Example: mops upload expo-leads.csv --list "Expo 2026" --map "Mail=email"
+    """
+    mapping = dict(_pair(m) for m in maps or [])
+    with opened() as app:
+        app.connect(target).close()  # an unknown target fails before a job is made
+        request = JobRequest(
+            params=ListUploadParams(file=str(file), list=list_name, mapping=mapping),
+            requested_by=app.settings.actor(user), target=target)
+        with output.err.status("planning…", spinner="dots") if not as_json else _quiet():
+            job = app.jobs.request(request)
+        report(app, job.job, as_json)
+        if not as_json and job.state == "awaiting_approval":
+            output.out.print(f"  next: mops show {job.job}, then mops approve {job.job} "
+                             "--as <someone else>")
+
+
+@cli.command()
+def jobs(
+    state: Annotated[str | None, typer.Option(help="Only jobs in this state.")] = None,
+    as_json: Json = False,
+) -> None:
+    """List jobs, newest first, with their state and progress.
+
+    Example: mops jobs --state awaiting_approval
+    """
+    with opened() as app:
+        views = [job_view(app.store, app.runtime.gate, j, rejects=0)
+                 for j in app.store.list(state=state)]
+        for v in views:
+            del v["rejects"]
+        output.print_json(views) if as_json else output.jobs_table(views)
+
+
+@cli.command()
+def show(
+    job: JobId, as_json: Json = False,
+    limit: Annotated[int, typer.Option(help="How many changes and rejects to show.")] = 20,
+) -> None:
+    """Show a job's plan: summary, the changes (before → after) and the rejects.
+
+    Example: mops show 3 --limit 50
+    """
+    from mops.show import show_plan
+
+    with opened() as app:
+        show_plan(app, job, as_json, limit)
+
+
+@cli.command()
+def approve(
+    job: JobId, user: AsUser = None,
+    comment: Annotated[str | None, typer.Option(help="Why, for the log.")] = None,
+    digest: Annotated[str | None, typer.Option(
+        help="Approve only if the plan still has this digest (as shown by mops show).")] = None,
+    as_json: Json = False,
+) -> None:
+    """Approve a job's plan; once approvals are complete it runs.
+
+    Example: mops approve 3 --as bob --comment "checked the diff"
+    """
+    with opened() as app:
+        app.jobs.decide(job, app.settings.actor(user), "approve", digest=digest,
+                        comment=comment)
+        report(app, job, as_json)
+
+
+@cli.command()
+def reject(
+    job: JobId,
+    comment: Annotated[str, typer.Option(help="Why the plan is rejected (required).")],
+    user: AsUser = None, as_json: Json = False,
+) -> None:
+    """Reject a job's plan; nothing is written.
+
+    Example: mops reject 3 --as bob --comment "wrong list"
+    """
+    with opened() as app:
+        app.jobs.decide(job, app.settings.actor(user), "reject", comment=comment)
+        report(app, job, as_json)
+
+
+@cli.command()
+def rollback(job: JobId, user: AsUser = None, as_json: Json = False) -> None:
+    """Plan a rollback of a finished job; it is shown and approved like any job.
+
+    Example: mops rollback 3 --as alice   (then: mops approve 4 --as bob)
+    """
+    with opened() as app:
+        planned = app.jobs.rollback(job, app.settings.actor(user))
+        report(app, planned.job, as_json)
+
+
+@cli.command()
+def demo(
+    home: Annotated[Path, typer.Option(help="Where the demo keeps its state (wiped first).")]
+    = Path(".mops-demo"),
+) -> None:
+    """Walk through a whole job, narrated: seed, upload, review, approve, log, roll back."""
+    from mops.demo import run_demo
+
+    run_demo(home)
+
+
+def _pair(text: str) -> tuple[str, str]:
+    header, sep, field = text.partition("=")
+    if not sep or not header.strip() or not field.strip():
+        raise typer.BadParameter(f"--map takes HEADER=field, not {text!r}")
+    return header.strip(), field.strip()
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    yield
+
+
+def main() -> None:
+    """Entry point of the `mops` command."""
+    cli()

@@ -1,0 +1,82 @@
+"""Settings: `MOPS_*` environment variables and an optional mops.toml.
+
+Where the TOML file is: `MOPS_CONFIG`, else `./mops.toml`, else `$MOPS_HOME/mops.toml`.
+Environment variables win over the file. Secrets are `SecretStr` and never printed.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from approvals.policy import Policy
+
+
+class Target(BaseModel):
+    """A named CRM connection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["sandbox"] = "sandbox"
+    url: str | None = None                # sandbox: its database (default $MOPS_HOME/…)
+    token: SecretStr | None = None        # adapters of outside systems
+
+
+class Settings(BaseSettings):
+    """mops configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="MOPS_", env_nested_delimiter="__",
+                                      extra="ignore")
+
+    home: Path = Path(".mops")
+    database_url: SecretStr | None = None
+    user: str | None = None
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    approvals: Policy = Policy()
+    targets: dict[str, Target] = {"sandbox": Target()}
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init arguments, then the environment, then mops.toml."""
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return init_settings, env_settings, toml
+
+    def store_url(self) -> str:
+        """The job store's database URL: `MOPS_DATABASE_URL`, else SQLite in the home."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.home / 'mops.db').resolve()}"
+
+    def target_url(self, name: str) -> str:
+        """The sandbox CRM's database URL for target `name`."""
+        target = self.targets[name]
+        return target.url or f"sqlite:///{(self.home / f'{name}.db').resolve()}"
+
+    def actor(self, given: str | None) -> str:
+        """Who is acting: `--as`, else `MOPS_USER`, else the login name."""
+        return given or self.user or getpass.getuser()
+
+
+def config_file() -> Path | None:
+    """The mops.toml to read, if any."""
+    explicit = os.environ.get("MOPS_CONFIG")
+    if explicit:
+        return Path(explicit)
+    for candidate in (Path("mops.toml"), Path(os.environ.get("MOPS_HOME", ".mops"), "mops.toml")):
+        if candidate.is_file():
+            return candidate
+    return None

@@ -1,0 +1,26 @@
+"""The embedded default: a job's tasks run in this process, one after another."""
+
+from __future__ import annotations
+
+from approvals.store import Job
+from tasks.lifecycle import finish_job, plan_job, run_batch, start_job
+from tasks.runtime import Runtime
+
+
+class InProcessRunner:
+    """Runs the same steps the Celery tasks run, here and now."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def plan(self, job: int) -> Job:
+        """Plan the job; run it too if policy approved it."""
+        planned = plan_job(self.rt, job)
+        return self.execute(job) if planned.state == "approved" else planned
+
+    def execute(self, job: int) -> Job:
+        """Run an approved job's batches, stage after stage, and finish it."""
+        for stage in start_job(self.rt, job):
+            for batch in stage:
+                run_batch(self.rt, job, batch)
+        return finish_job(self.rt, job)

@@ -1,0 +1,107 @@
+"""The steps of a job's life: plan it, execute its batches, finish it.
+
+Each step is a plain function of a `Runtime` and a job id, so the same code runs in-process
+(the embedded default) and inside Celery tasks on workers.
+"""
+
+from __future__ import annotations
+
+from pydantic import TypeAdapter
+from sqlalchemy import func, insert, select
+
+from agents.kinds import PlanContext
+from agents.plans import PlanBuilder
+from agents.requests import JobParams
+from approvals import chain
+from approvals import schema as t
+from approvals.errors import ApprovalsError
+from approvals.execute import BatchResult, execute_batch
+from approvals.store import Job, now
+from tasks.runtime import Runtime
+from tools.errors import InputError
+
+SYSTEM = "mops"
+_params = TypeAdapter(JobParams)
+
+
+class PlanningFailed(Exception):
+    """Planning stopped on bad input or a refused request; the job is `failed`."""
+
+
+def plan_job(rt: Runtime, job_id: int) -> Job:
+    """Plan a queued job; it ends awaiting approval, or approved when policy allows."""
+    job = rt.store.get(job_id)
+    rt.store.move(job_id, "planning", SYSTEM)
+    builder = PlanBuilder(job_id, job.kind, rt.rows, rt.batch_size)
+    crm = rt.connect(job.target)
+    try:
+        rt.kinds.get(job.kind).plan(_params.validate_python(job.params),
+                                    PlanContext(job_id, crm, builder))
+        plan = builder.finish()
+    except (InputError, ApprovalsError) as exc:
+        _drop_plan(rt, job_id)
+        rt.store.move(job_id, "failed", SYSTEM, "planning failed", error=str(exc))
+        raise PlanningFailed(str(exc)) from exc
+    finally:
+        crm.close()
+    requirement = rt.policy.requirement(plan)
+    with rt.store.begin() as conn:
+        rt.store.record_plan(plan, requirement.model_dump(), conn)
+        if requirement.auto:
+            actor = f"policy:{requirement.rule}"
+            conn.execute(insert(t.decisions).values(
+                job=job_id, actor=actor, verdict="approve", digest=plan.digest,
+                comment="auto-approved by policy", door="policy", at=now()))
+            rt.store.move(job_id, "approved", actor, "auto-approved by policy", conn)
+        else:
+            rt.store.move(job_id, "awaiting_approval", SYSTEM,
+                          f"needs {requirement.approvals} approval(s)", conn)
+    return rt.store.get(job_id)
+
+
+def start_job(rt: Runtime, job_id: int) -> list[list[int]]:
+    """Check the gate and mark the job running; return its batches, stage by stage."""
+    job = rt.gate.authorize(job_id)
+    if job.state == "approved":
+        rt.store.move(job_id, "running", SYSTEM)
+    stages: dict[int, list[int]] = {}
+    for header in rt.rows.headers(job_id):
+        stages.setdefault(header.stage, []).append(header.batch)
+    return [stages[s] for s in sorted(stages)]
+
+
+def run_batch(rt: Runtime, job_id: int, batch: int) -> BatchResult:
+    """Execute one batch of a running job (idempotent)."""
+    job = rt.gate.authorize(job_id)
+    crm = rt.connect(job.target)
+    try:
+        return execute_batch(rt.store, rt.gate, crm, job, batch)
+    finally:
+        crm.close()
+
+
+def finish_job(rt: Runtime, job_id: int) -> Job:
+    """Seal the job's ledger and set its final state from its batches' outcomes."""
+    with rt.store.begin() as conn:
+        applied, failed, pending = conn.execute(select(
+            func.coalesce(func.sum(t.batches.c.applied), 0),
+            func.coalesce(func.sum(t.batches.c.failed), 0),
+            func.count().filter(t.batches.c.state != "sealed"),
+        ).where(t.batches.c.job == job_id)).one()
+        if pending:
+            raise RuntimeError(f"job {job_id} still has {pending} batch(es) to run")
+        chain.seal_job(conn, job_id)
+        state = "succeeded" if not failed else ("failed" if not applied else
+                                                "partially_failed")
+        rt.store.move(job_id, state, SYSTEM, f"{applied} applied, {failed} failed", conn)
+    job = rt.store.get(job_id)
+    if job.kind == "rollback" and state == "succeeded":
+        original = int(job.params["of_job"])
+        rt.store.move(original, "rolled_back", job.requested_by, f"undone by job {job_id}")
+    return job
+
+
+def _drop_plan(rt: Runtime, job_id: int) -> None:
+    with rt.store.begin() as conn:
+        for table in (t.changes, t.batches, t.rejects):
+            conn.execute(table.delete().where(table.c.job == job_id))

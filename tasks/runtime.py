@@ -1,0 +1,34 @@
+"""Everything a task needs, built once by the app and passed in: no globals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from agents.kinds import Registry
+from approvals.gate import Gate
+from approvals.plan_rows import PlanRows
+from approvals.policy import Policy
+from approvals.store import Store
+from tools.crm import CRM
+
+
+@dataclass
+class Runtime:
+    """The job store, the gate, the job kinds and a way to open CRM connections by name."""
+
+    store: Store
+    policy: Policy
+    kinds: Registry
+    connect: Callable[[str], CRM]
+    batch_size: int = 1000
+
+    @property
+    def gate(self) -> Gate:
+        """The approval gate on this store and policy."""
+        return Gate(self.store, self.policy)
+
+    @property
+    def rows(self) -> PlanRows:
+        """Plan rows of this store."""
+        return PlanRows(self.store)

@@ -1,0 +1,48 @@
+"""Small helpers the tests share: write CSVs, snapshot a CRM, build an app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agents.requests import JobRequest, ListUploadParams
+from approvals.policy import Policy
+from mops.app import App, build
+from mops.settings import Settings, Target
+from tools.crm import CRM
+
+
+def make_app(home: Path, store_url: str | None = None, crm_url: str | None = None,
+             policy: Policy | None = None, batch_size: int = 1000) -> App:
+    """An app on its own home, store and sandbox CRM."""
+    settings = Settings(
+        home=home, database_url=store_url, user="tester", batch_size=batch_size,
+        approvals=policy or Policy(), targets={"sandbox": Target(url=crm_url)},
+    )
+    return build(settings)
+
+
+def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    """Write `text` to `path` byte for byte (no newline translation)."""
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def upload(app: App, file: Path, list_name: str = "Expo", user: str = "alice",
+           mapping: dict[str, str] | None = None) -> int:
+    """Request a list upload and return its job id."""
+    request = JobRequest(params=ListUploadParams(file=str(file), list=list_name,
+                                                 mapping=mapping or {}), requested_by=user)
+    return app.jobs.request(request).job
+
+
+def snapshot(crm: CRM) -> tuple[list[Any], list[Any]]:
+    """Everything a CRM holds: contacts with their fields, and list memberships."""
+    contacts = [(r.key, {k: v for k, v in r.fields.items() if v is not None})
+                for r in crm.iter_contacts()]
+    return contacts, sorted(crm.iter_memberships())
+
+
+def crm_of(app: App) -> CRM:
+    """A connection to the app's sandbox CRM (close it)."""
+    return app.connect("sandbox")

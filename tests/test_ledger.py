@@ -1,0 +1,134 @@
+"""The rollback log: write-ahead, idempotent batches, and a chain that shows tampering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from approvals import chain, ledger
+from approvals import schema as t
+from approvals.execute import execute_batch
+from mops.app import App
+from tasks.lifecycle import finish_job, run_batch, start_job
+from tests.helpers import crm_of, make_app, snapshot, upload, write_csv
+from tools.crm import CRM
+
+LEADS = "email,firstname\n" + "".join(f"u{i}@example.com,U{i}\n" for i in range(25))
+
+
+@pytest.fixture
+def small_batches(tmp_path: Path) -> App:
+    app = make_app(tmp_path / "home", batch_size=10)
+    yield app
+    app.close()
+
+
+def _approved(app: App, tmp_path: Path) -> int:
+    job = upload(app, write_csv(tmp_path / "l.csv", LEADS))
+    app.runtime.gate.decide(job, "bob", "approve")
+    return job
+
+
+def test_a_batch_run_twice_changes_nothing_the_second_time(small_batches: App,
+                                                           tmp_path: Path) -> None:
+    app = small_batches
+    job = _approved(app, tmp_path)
+    stages = start_job(app.runtime, job)
+    for stage in stages:
+        for batch in stage:
+            run_batch(app.runtime, job, batch)
+    crm = crm_of(app)
+    after_once = snapshot(crm)
+    entries_once = list(ledger.entries(app.store, job))
+    for stage in stages:                       # a redelivered message runs every batch again
+        for batch in stage:
+            run_batch(app.runtime, job, batch)
+    assert snapshot(crm) == after_once
+    assert list(ledger.entries(app.store, job)) == entries_once
+    assert finish_job(app.runtime, job).state == "succeeded"
+    crm.close()
+
+
+class CrashingCRM:
+    """Wraps a CRM and dies after the first `allowed` contact creations, like a killed worker."""
+
+    def __init__(self, inner: CRM, allowed: int) -> None:
+        self.inner, self.allowed = inner, allowed
+
+    def create_contacts(self, records):  # type: ignore[no-untyped-def]
+        self.inner.create_contacts(records[: self.allowed])
+        raise KeyboardInterrupt("worker killed")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_an_interrupted_batch_is_settled_and_applied_once(small_batches: App,
+                                                          tmp_path: Path) -> None:
+    app = small_batches
+    job = _approved(app, tmp_path)
+    stages = start_job(app.runtime, job)
+    run_batch(app.runtime, job, stages[0][0])           # the list
+    first = stages[1][0]
+    crm = crm_of(app)
+    with pytest.raises(KeyboardInterrupt):
+        execute_batch(app.store, app.runtime.gate, CrashingCRM(crm, 4),  # type: ignore[arg-type]
+                      app.store.get(job), first)
+    statuses = ledger.statuses(app.store, job, first)
+    assert set(statuses.values()) == {"intended"} and len(statuses) == 10  # before-images first
+    for stage in stages:
+        for batch in stage:
+            run_batch(app.runtime, job, batch)
+    assert finish_job(app.runtime, job).state == "succeeded"
+    contacts, members = snapshot(crm)
+    assert len(contacts) == 25 and len(members) == 25
+    applied = [e for e in ledger.entries(app.store, job) if e.status == "applied"]
+    assert len(applied) == 1 + 25 + 25                   # each change exactly once
+    crm.close()
+
+
+def _finished(app: App, tmp_path: Path) -> int:
+    job = upload(app, write_csv(tmp_path / "l.csv", LEADS))
+    app.jobs.decide(job, "bob", "approve")
+    assert chain.verify(app.store).ok
+    return job
+
+
+def test_chain_detects_an_edited_entry(small_batches: App, tmp_path: Path) -> None:
+    job = _finished(small_batches, tmp_path)
+    with small_batches.store.begin() as conn:
+        conn.execute(update(t.ledger).where(t.ledger.c.job == job, t.ledger.c.seq == 3,
+                                            t.ledger.c.batch == 2)
+                     .values(before={"firstname": "forged"}))
+    result = chain.verify(small_batches.store)
+    assert not result.ok and "batch 2 entry 3" in result.problems[0]
+
+
+def test_chain_detects_a_deleted_entry(small_batches: App, tmp_path: Path) -> None:
+    job = _finished(small_batches, tmp_path)
+    with small_batches.store.begin() as conn:
+        conn.execute(delete(t.ledger).where(t.ledger.c.job == job, t.ledger.c.batch == 3,
+                                            t.ledger.c.seq == 9))   # the last of a batch
+    result = chain.verify(small_batches.store)
+    assert not result.ok and "batch 3" in result.problems[0]
+
+
+def test_chain_detects_a_deleted_batch(small_batches: App, tmp_path: Path) -> None:
+    job = _finished(small_batches, tmp_path)
+    with small_batches.store.begin() as conn:
+        conn.execute(delete(t.ledger).where(t.ledger.c.job == job, t.ledger.c.batch == 2))
+        conn.execute(delete(t.batches).where(t.batches.c.job == job, t.batches.c.batch == 2))
+    result = chain.verify(small_batches.store)
+    assert not result.ok and f"job {job}" in result.problems[0]
+
+
+def test_chain_detects_a_deleted_job(small_batches: App, tmp_path: Path) -> None:
+    first = _finished(small_batches, tmp_path)
+    undo = small_batches.jobs.rollback(first, "alice")
+    small_batches.jobs.decide(undo.job, "bob", "approve")
+    with small_batches.store.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(t.seals)).scalar_one() == 2
+        conn.execute(delete(t.seals).where(t.seals.c.job == first))
+    assert not chain.verify(small_batches.store).ok
