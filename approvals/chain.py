@@ -27,20 +27,31 @@ def link(prev: str, payload: object) -> str:
     return hashlib.sha256(prev.encode() + b"\n" + canonical_json(payload)).hexdigest()
 
 
-def seal_batch(conn: Connection, store: Store, job: int, batch: int) -> str:
-    """Chain a finished batch's entries, store their hashes and the batch head."""
-    prev, rows, applied, failed = GENESIS, [], 0, 0
-    for entry in ledger.entries(store, job, batch, conn=conn):
-        digest = link(prev, entry.payload())
-        rows.append({"b_seq": entry.seq, "b_prev": prev, "b_hash": digest})
+def seal_batch(conn: Connection, job: int, batch: int,
+               outcomes: dict[int, tuple[ledger.Status, str | None]]) -> str:
+    """Settle a finished batch's entries with their outcomes and chain them, in one pass.
+
+    Each entry is updated once: its final status, error, time, and its place in the chain.
+    """
+    prev, updates, applied, failed, at = GENESIS, [], 0, 0, ledger.stamp()
+    for row in ledger.rows(conn, job, batch):
+        if row["status"] == "intended" and row["seq"] in outcomes:
+            row["status"], row["error"] = outcomes[row["seq"]]
+            row["recorded_at"] = at
+        digest = link(prev, ledger.payload(row))
+        updates.append({"b_seq": row["seq"], "b_status": row["status"],
+                        "b_error": row["error"], "b_at": row["recorded_at"],
+                        "b_prev": prev, "b_hash": digest})
         prev = digest
-        applied += entry.status == "applied"
-        failed += entry.status == "failed"
-    if rows:
+        applied += row["status"] == "applied"
+        failed += row["status"] == "failed"
+    if updates:
         conn.execute(update(t.ledger).where(
             t.ledger.c.job == job, t.ledger.c.batch == batch,
             t.ledger.c.seq == bindparam("b_seq")).values(
-                prev_hash=bindparam("b_prev"), hash=bindparam("b_hash")), rows)
+                status=bindparam("b_status"), error=bindparam("b_error"),
+                recorded_at=bindparam("b_at"), prev_hash=bindparam("b_prev"),
+                hash=bindparam("b_hash")), updates)
     conn.execute(update(t.batches).where(t.batches.c.job == job, t.batches.c.batch == batch)
                  .values(state="sealed", head=prev, applied=applied, failed=failed))
     return prev
@@ -92,20 +103,20 @@ def verify(store: Store, job: int | None = None) -> Verification:
         if job is not None:
             query = query.where(t.batches.c.job == job)
         for b in conn.execute(query).all():
-            _verify_batch(store, conn, b.job, b.batch, b.head, b.size, result)
+            _verify_batch(conn, b.job, b.batch, b.head, b.size, result)
         _verify_seals(conn, job, result)
     return result
 
 
-def _verify_batch(store: Store, conn: Connection, job: int, batch: int, head: str,
-                  size: int, result: Verification) -> None:
+def _verify_batch(conn: Connection, job: int, batch: int, head: str, size: int,
+                  result: Verification) -> None:
     prev, count = GENESIS, 0
-    for entry in ledger.entries(store, job, batch, conn=conn):
+    for row in ledger.rows(conn, job, batch):
         count += 1
-        digest = link(prev, entry.payload())
-        if entry.prev_hash != prev or entry.hash != digest:
+        digest = link(prev, ledger.payload(row))
+        if row["prev_hash"] != prev or row["hash"] != digest:
             result.problems.append(
-                f"job {job} batch {batch} entry {entry.seq}: hash does not match its "
+                f"job {job} batch {batch} entry {row['seq']}: hash does not match its "
                 "content or its predecessor (edited, inserted or deleted)")
             return
         prev = digest

@@ -9,6 +9,7 @@ still holds `before` the write is made now.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -45,8 +46,7 @@ def execute_batch(store: Store, gate: Gate, crm: CRM, job: Job, batch: int) -> B
     outcomes, to_write = _write_ahead(store, crm, job.job, batch, todo, done)
     outcomes += _write(crm, to_write)
     with store.begin() as conn:
-        ledger.settle(conn, job.job, batch, outcomes)
-        chain.seal_batch(conn, store, job.job, batch)
+        chain.seal_batch(conn, job.job, batch, {s: (st, e) for s, st, e in outcomes})
     return _sealed(store, job.job, batch) or BatchResult(batch, 0, 0)
 
 
@@ -55,7 +55,9 @@ def _write_ahead(store: Store, crm: CRM, job: int, batch: int, todo: list[tuple[
                  ) -> tuple[list[tuple[int, Status, str | None]], list[tuple[int, Change]]]:
     """Record every before-image (new entries are `intended`) before any write is made."""
     current = observe(crm, [c for _, c in todo])
-    rows, outcomes, to_write = [], [], []
+    rows: list[dict[str, Any]] = []
+    outcomes: list[tuple[int, Status, str | None]] = []
+    to_write: list[tuple[int, Change]] = []
     for (seq, change), now in zip(todo, current, strict=True):
         verdict = settle(change, now)
         if seq not in done:

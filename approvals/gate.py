@@ -75,7 +75,7 @@ class Gate:
 
     def authorize_batch(self, job: Job, batch: int) -> None:
         """Confirm a batch's rows still hash to the digest the approval covers."""
-        header = next((h for h in self.rows.headers(job.job) if h.batch == batch), None)
+        header = self.rows.header(job.job, batch)
         if header is None or batch_digest(self.rows.batch(job.job, batch)) != header.digest:
             raise ExecutionRefused(
                 f"job {job.job} batch {batch}: its changes differ from the approved plan")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select
 
 from approvals import schema as t
 from approvals.store import Store
@@ -36,9 +36,20 @@ class LedgerEntry(BaseModel):
 
     def payload(self) -> dict[str, Any]:
         """The fields the chain hashes (everything but the hashes themselves)."""
-        return {"job": self.job, "batch": self.batch, "seq": self.seq,
-                "change": self.change.model_dump(), "status": self.status,
-                "error": self.error, "recorded_at": self.recorded_at}
+        c = self.change
+        return payload({"job": self.job, "batch": self.batch, "seq": self.seq, "op": c.op,
+                        "object": c.object, "key": c.key, "list_name": c.list_name,
+                        "before": c.before, "after": c.after, "status": self.status,
+                        "error": self.error, "recorded_at": self.recorded_at})
+
+
+HASHED = ("job", "batch", "seq", "op", "object", "key", "list_name", "before", "after",
+          "status", "error", "recorded_at")
+
+
+def payload(row: Any) -> dict[str, Any]:
+    """What the chain hashes of a ledger row: every column but the hashes."""
+    return {name: row[name] for name in HASHED}
 
 
 def stamp() -> str:
@@ -61,27 +72,19 @@ def write(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(insert(t.ledger), rows)
 
 
-def settle(conn: Connection, job: int, batch: int,
-           outcomes: list[tuple[int, Status, str | None]]) -> None:
-    """Set the final status of entries that were `intended`."""
-    if not outcomes:
-        return
-    stmt = (update(t.ledger)
-            .where(t.ledger.c.job == job, t.ledger.c.batch == batch,
-                   t.ledger.c.seq == bindparam("s_seq"), t.ledger.c.status == "intended")
-            .values(status=bindparam("s_status"), error=bindparam("s_error"),
-                    recorded_at=bindparam("s_at")))
-    at = stamp()
-    conn.execute(stmt, [{"s_seq": s, "s_status": st, "s_error": e, "s_at": at}
-                        for s, st, e in outcomes])
-
-
 def statuses(store: Store, job: int, batch: int) -> dict[int, Status]:
     """The status of each entry already written for a batch, by seq."""
     query = select(t.ledger.c.seq, t.ledger.c.status).where(
         t.ledger.c.job == job, t.ledger.c.batch == batch)
     with store.engine.connect() as conn:
         return {r.seq: r.status for r in conn.execute(query)}
+
+
+def rows(conn: Connection, job: int, batch: int) -> list[dict[str, Any]]:
+    """A batch's ledger rows as plain dicts, in seq order (for sealing and verifying)."""
+    query = select(t.ledger).where(t.ledger.c.job == job, t.ledger.c.batch == batch
+                                   ).order_by(t.ledger.c.seq)
+    return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def entries(store: Store, job: int | None = None, batch: int | None = None,

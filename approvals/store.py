@@ -88,7 +88,9 @@ class Store:
                 source=request.source, target=request.target,
                 params=request.params.model_dump(mode="json"), total=0,
                 summary={}, fields=[], notes=[], created_at=at, updated_at=at,
-            )).inserted_primary_key[0]
+            )).inserted_primary_key
+            assert job is not None
+            job = job[0]
             conn.execute(insert(t.transitions).values(
                 job=job, from_state=None, to_state="queued", actor=request.requested_by,
                 note=f"requested from {request.source}", at=at))
@@ -102,7 +104,7 @@ class Store:
             raise UnknownJob(job)
         return _job(row)
 
-    def list(self, state: str | None = None, kind: str | None = None) -> list[Job]:
+    def jobs(self, state: str | None = None, kind: str | None = None) -> list[Job]:
         """Jobs, newest first, optionally of one state or kind."""
         query = select(t.jobs).order_by(t.jobs.c.id.desc())
         if state:

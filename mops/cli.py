@@ -6,8 +6,8 @@ Exit codes: 0 done; 1 the request failed (a one-line message on stderr says why)
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -42,11 +42,19 @@ USER_ERRORS = (ToolError, ApprovalsError, PlanningFailed, UnknownTarget, Unknown
 
 
 @contextmanager
-def opened() -> Iterator[App]:
-    """The app, closed afterwards; a request that fails exits 1 with its message."""
+def opened(show_progress: bool = False) -> Iterator[App]:
+    """The app, closed afterwards; a request that fails exits 1 with its message.
+
+    With `show_progress`, a job run in this process draws a progress bar on stderr.
+    """
     app = build()
     try:
-        yield app
+        if show_progress:
+            with output.progress_bar() as advance:
+                app.jobs.runner.progress = advance  # type: ignore[attr-defined]
+                yield app
+        else:
+            yield app
     except USER_ERRORS as exc:
         output.fail(str(exc))
     finally:
@@ -77,7 +85,7 @@ def upload(
     Example: mops upload expo-leads.csv --list "Expo 2026" --map "Mail=email"
     """
     mapping = dict(_pair(m) for m in maps or [])
-    with opened() as app:
+    with opened(show_progress=not as_json) as app:
         app.connect(target).close()  # an unknown target fails before a job is made
         request = JobRequest(
             params=ListUploadParams(file=str(file), list=list_name, mapping=mapping),
@@ -101,7 +109,7 @@ def jobs(
     """
     with opened() as app:
         views = [job_view(app.store, app.runtime.gate, j, rejects=0)
-                 for j in app.store.list(state=state)]
+                 for j in app.store.jobs(state=state)]
         for v in views:
             del v["rejects"]
         output.print_json(views) if as_json else output.jobs_table(views)
@@ -134,7 +142,7 @@ def approve(
 
     Example: mops approve 3 --as bob --comment "checked the diff"
     """
-    with opened() as app:
+    with opened(show_progress=not as_json) as app:
         app.jobs.decide(job, app.settings.actor(user), "approve", digest=digest,
                         comment=comment)
         report(app, job, as_json)

@@ -40,9 +40,10 @@ def log(
 
 
 def _events(app: Any, job: int | None) -> list[dict[str, Any]]:
-    jobs = [app.store.get(job)] if job is not None else list(reversed(app.store.list()))
+    jobs = [app.store.get(job)] if job is not None else list(reversed(app.store.jobs()))
     events: list[dict[str, Any]] = []
     for j in jobs:
+        start = len(events)
         for h in app.store.history(j.job):
             events.append({"type": "transition", "job": j.job, "from": h["from_state"],
                            "to": h["to_state"], "actor": h["actor"], "note": h["note"],
@@ -51,6 +52,7 @@ def _events(app: Any, job: int | None) -> list[dict[str, Any]]:
             events.append({"type": "decision", "job": j.job, "actor": d.actor,
                            "verdict": d.verdict, "digest": d.digest, "door": d.door,
                            "comment": d.comment, "at": d.at.isoformat()})
+        events[start:] = sorted(events[start:], key=lambda e: e["at"])  # stable: ties keep order
     return events
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 out = Console(soft_wrap=True)
@@ -72,3 +75,19 @@ def rejects_table(rejects: list[dict[str, Any]], total: int) -> None:
         table.add_row(str(r["row"]), r["kind"], r["field"] or "", show_value(r["value"]),
                       r["reason"])
     out.print(table)
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[int, int, int], None]]:
+    """A progress bar on stderr; yields `advance(job, done, total)` for the runner to call."""
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeRemainingColumn(), console=err,
+                  transient=True) as bar:
+        tasks: dict[int, Any] = {}
+
+        def advance(job: int, done: int, total: int) -> None:
+            if job not in tasks:
+                tasks[job] = bar.add_task(f"job {job}: writing", total=total)
+            bar.update(tasks[job], completed=done)
+
+        yield advance

@@ -21,9 +21,9 @@ def show_plan(app: App, job: int, as_json: bool, limit: int) -> None:
         output.print_json(view)
         return
     output.job_panel(view)
+    total = view["progress"]["total"]
     table = Table("op", "record", "field", "before", "→ after", "why",
-                  title=f"changes (first {len(changes)} of {view['requirement'] and
-                                                           app.store.get(job).total})")
+                  title=f"changes (first {len(changes)} of {total})")
     for _, _, c in changes:
         record = c.key if not c.list_name else f"{c.key} in {c.list_name}"
         fields = sorted(set(c.after or {}) | set(c.before or {})) or [""]

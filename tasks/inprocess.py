@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from approvals.store import Job
 from tasks.lifecycle import finish_job, plan_job, run_batch, start_job
 from tasks.runtime import Runtime
+
+# Called after each batch with (job, changes done, changes in the plan).
+Progress = Callable[[int, int, int], None]
 
 
 class InProcessRunner:
     """Runs the same steps the Celery tasks run, here and now."""
 
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    def __init__(self, rt: Runtime, progress: Progress | None = None) -> None:
+        self.rt, self.progress = rt, progress
 
     def plan(self, job: int) -> Job:
         """Plan the job; run it too if policy approved it."""
@@ -20,7 +25,11 @@ class InProcessRunner:
 
     def execute(self, job: int) -> Job:
         """Run an approved job's batches, stage after stage, and finish it."""
+        total, done = self.rt.store.get(job).total, 0
         for stage in start_job(self.rt, job):
             for batch in stage:
-                run_batch(self.rt, job, batch)
+                result = run_batch(self.rt, job, batch)
+                done += result.applied + result.failed
+                if self.progress:
+                    self.progress(job, done, total)
         return finish_job(self.rt, job)

@@ -52,7 +52,7 @@ class Jobs:
 
     def _check_rollback(self, of_job: int) -> None:
         self.rt.kinds.get("rollback").check(of_job)  # type: ignore[attr-defined]
-        for other in self.rt.store.list(kind="rollback"):
+        for other in self.rt.store.jobs(kind="rollback"):
             if other.params.get("of_job") == of_job and other.state in (
                     "queued", "planning", "awaiting_approval", "approved", "running"):
                 raise NothingToRollBack(

@@ -11,17 +11,18 @@ from sqlalchemy import func, insert, select
 
 from agents.kinds import PlanContext
 from agents.plans import PlanBuilder
-from agents.requests import JobParams
+from agents.requests import JobParams, ListUploadParams, RollbackParams
 from approvals import chain
 from approvals import schema as t
 from approvals.errors import ApprovalsError
 from approvals.execute import BatchResult, execute_batch
+from approvals.states import State
 from approvals.store import Job, now
 from tasks.runtime import Runtime
 from tools.errors import InputError
 
 SYSTEM = "mops"
-_params = TypeAdapter(JobParams)
+_params: TypeAdapter[ListUploadParams | RollbackParams] = TypeAdapter(JobParams)
 
 
 class PlanningFailed(Exception):
@@ -91,7 +92,7 @@ def finish_job(rt: Runtime, job_id: int) -> Job:
         if pending:
             raise RuntimeError(f"job {job_id} still has {pending} batch(es) to run")
         chain.seal_job(conn, job_id)
-        state = "succeeded" if not failed else ("failed" if not applied else
+        state: State = "succeeded" if not failed else ("failed" if not applied else
                                                 "partially_failed")
         rt.store.move(job_id, state, SYSTEM, f"{applied} applied, {failed} failed", conn)
     job = rt.store.get(job_id)

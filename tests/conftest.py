@@ -21,7 +21,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | 
         return
     from tests.pg import throwaway_database
 
-    with throwaway_database("store") as url:
+    with throwaway_database("mops_test_store") as url:
         yield url
 
 

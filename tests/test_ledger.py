@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ LEADS = "email,firstname\n" + "".join(f"u{i}@example.com,U{i}\n" for i in range(
 
 
 @pytest.fixture
-def small_batches(tmp_path: Path) -> App:
-    app = make_app(tmp_path / "home", batch_size=10)
+def small_batches(tmp_path: Path, store_url: str | None) -> Iterator[App]:
+    app = make_app(tmp_path / "home", store_url, batch_size=10)
     yield app
     app.close()
 
