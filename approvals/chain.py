@@ -53,7 +53,8 @@ def seal_batch(conn: Connection, job: int, batch: int,
                 recorded_at=bindparam("b_at"), prev_hash=bindparam("b_prev"),
                 hash=bindparam("b_hash")), updates)
     conn.execute(update(t.batches).where(t.batches.c.job == job, t.batches.c.batch == batch)
-                 .values(state="sealed", head=prev, applied=applied, failed=failed))
+                 .values(state="sealed", head=prev, applied=applied, failed=failed,
+                         lease_until=None))
     return prev
 
 

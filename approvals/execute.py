@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from approvals import chain, ledger
+from approvals import chain, leases, ledger
 from approvals import schema as t
 from approvals.gate import Gate
 from approvals.ledger import Status
@@ -25,6 +25,10 @@ from tools.crm import CRM
 from tools.errors import SystemFault
 
 
+class BatchBusy(Exception):
+    """Another worker holds the batch's lease; it will finish the batch."""
+
+
 @dataclass(frozen=True)
 class BatchResult:
     """How many changes of a batch ended applied and failed."""
@@ -34,12 +38,19 @@ class BatchResult:
     failed: int
 
 
-def execute_batch(store: Store, gate: Gate, crm: CRM, job: Job, batch: int) -> BatchResult:
-    """Apply one batch of an approved job, write-ahead, idempotently."""
+def execute_batch(store: Store, gate: Gate, crm: CRM, job: Job, batch: int,
+                  lease: float = 600.0) -> BatchResult:
+    """Apply one batch of an approved job, write-ahead, idempotently.
+
+    `lease` (seconds) must exceed the longest a batch can take: a worker that dies holding
+    it blocks the batch until then, and a live one past it could be joined by another.
+    """
     gate.authorize_batch(job, batch)
     sealed = _sealed(store, job.job, batch)
     if sealed is not None:
         return sealed
+    if not leases.claim_batch(store, job.job, batch, lease):
+        raise BatchBusy(f"job {job.job} batch {batch} is being run by another worker")
     changes = PlanRows(store).batch(job.job, batch)
     done = ledger.statuses(store, job.job, batch)
     todo = [(seq, c) for seq, c in enumerate(changes) if done.get(seq, "intended") == "intended"]

@@ -58,10 +58,12 @@ batches = Table(
     Column("stage", Integer, nullable=False),
     Column("size", Integer, nullable=False),
     Column("digest", String(64), nullable=False),
-    Column("state", String(16), nullable=False, default="pending"),  # pending, sealed
+    Column("state", String(16), nullable=False, default="pending"),  # pending, queued, sealed
     Column("applied", Integer, nullable=False, default=0),
     Column("failed", Integer, nullable=False, default=0),
     Column("head", String(64)),       # hash of the batch's last ledger entry, once sealed
+    Column("dispatched_at", DateTime(timezone=True)),  # when its task was last sent
+    Column("lease_until", DateTime(timezone=True)),    # a worker is running it until then
 )
 
 changes = Table(

@@ -163,8 +163,13 @@ def _job(row: Any) -> Job:
         params=row["params"], digest=row["digest"], rejects_digest=row["rejects_digest"],
         summary=row["summary"] or {}, fields=row["fields"] or [], notes=row["notes"] or [],
         requirement=row["requirement"], error=row["error"], total=row["total"],
-        created_at=row["created_at"], updated_at=row["updated_at"],
+        created_at=aware(row["created_at"]), updated_at=aware(row["updated_at"]),
     )
+
+
+def aware(at: datetime) -> datetime:
+    """SQLite gives back naive datetimes; the store writes UTC, so say so."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def make_engine(url: str) -> Engine:

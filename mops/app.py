@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from celery import Celery
+
 from agents.kinds import Registry
 from agents.list_upload import ListUploadKind
 from approvals.rollback import RollbackKind
 from approvals.store import Store
 from mops.settings import Settings
+from tasks.celery_app import QueueSettings, make_celery
 from tasks.inprocess import InProcessRunner
 from tasks.jobs import Jobs
+from tasks.queued import QueuedRunner
 from tasks.runtime import Runtime
 from tools.crm import CRM
 from tools.sandbox import SandboxCRM
@@ -27,6 +31,12 @@ class App:
     settings: Settings
     runtime: Runtime
     jobs: Jobs
+    celery: Celery | None = None        # set when MOPS_BROKER_URL sends jobs to workers
+
+    @property
+    def queued(self) -> bool:
+        """Whether jobs run on workers (True) or in this process (False)."""
+        return self.celery is not None
 
     @property
     def store(self) -> Store:
@@ -58,4 +68,11 @@ def build(settings: Settings | None = None) -> App:
 
     runtime = Runtime(store=store, policy=settings.approvals, kinds=kinds, connect=connect,
                       batch_size=settings.batch_size)
-    return App(settings=settings, runtime=runtime, jobs=Jobs(runtime, InProcessRunner(runtime)))
+    if settings.broker_url is None:
+        return App(settings, runtime, Jobs(runtime, InProcessRunner(runtime)))
+    queue = QueueSettings(broker_url=settings.broker_url.get_secret_value(),
+                          batch_lease=settings.batch_lease,
+                          visibility_timeout=settings.visibility_timeout,
+                          queue=settings.queue)
+    celery = make_celery(queue, lambda: build(settings).runtime)
+    return App(settings, runtime, Jobs(runtime, QueuedRunner(runtime, celery)), celery)

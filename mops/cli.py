@@ -20,6 +20,7 @@ from mops import output
 from mops.app import App, UnknownTarget, build
 from mops.crm_commands import crm_cli, sandbox_cli
 from mops.log_commands import log
+from mops.queue_commands import db_cli, wait_for, watch, worker
 from mops.views import job_view
 from tasks.lifecycle import PlanningFailed
 from tools.errors import ToolError
@@ -31,12 +32,17 @@ cli = typer.Typer(
 )
 cli.add_typer(sandbox_cli, name="sandbox")
 cli.add_typer(crm_cli, name="crm")
+cli.add_typer(db_cli, name="db")
 cli.command(name="log")(log)
+cli.command(name="worker")(worker)
+cli.command(name="watch")(watch)
 
 AsUser = Annotated[str | None, typer.Option("--as", help="Who is acting (else MOPS_USER, "
                                             "else the login name).")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")]
 JobId = Annotated[int, typer.Argument(help="The job's number.", show_default=False)]
+Wait = Annotated[bool, typer.Option(
+    "--wait", help="With a broker: wait until the work is done (else return once queued).")]
 
 USER_ERRORS = (ToolError, ApprovalsError, PlanningFailed, UnknownTarget, UnknownKind)
 
@@ -61,8 +67,13 @@ def opened(show_progress: bool = False) -> Iterator[App]:
         app.close()
 
 
-def report(app: App, job: int, as_json: bool, limit: int = 20) -> None:
-    """Print a job: JSON for scripts, a summary with its rejects for people."""
+def report(app: App, job: int, as_json: bool, limit: int = 20, wait: bool = False) -> None:
+    """Print a job (after waiting for the queue, if asked): JSON for scripts, a summary for
+    people. A job that failed on a worker makes the command fail with its error."""
+    if wait and app.queued:
+        done = wait_for(app, job, show=not as_json)
+        if done.state == "failed" and done.error:
+            output.fail(f"job {job} failed: {done.error}")
     view = job_view(app.store, app.runtime.gate, app.store.get(job), None if as_json else limit)
     if as_json:
         output.print_json(view)
@@ -78,7 +89,7 @@ def upload(
     maps: Annotated[list[str] | None, typer.Option(
         "--map", help="Map a column: HEADER=field (field '-' ignores the column).")] = None,
     target: Annotated[str, typer.Option(help="CRM connection to write to.")] = "sandbox",
-    user: AsUser = None, as_json: Json = False,
+    user: AsUser = None, as_json: Json = False, wait: Wait = False,
 ) -> None:
     """Plan a list upload: create new contacts, update changed ones, add all to a list.
 
@@ -92,7 +103,7 @@ def upload(
             requested_by=app.settings.actor(user), target=target)
         with output.err.status("planning…", spinner="dots") if not as_json else _quiet():
             job = app.jobs.request(request)
-        report(app, job.job, as_json)
+        report(app, job.job, as_json, wait=wait)
         if not as_json and job.state == "awaiting_approval":
             output.out.print(f"  next: mops show {job.job}, then mops approve {job.job} "
                              "--as <someone else>")
@@ -136,7 +147,7 @@ def approve(
     comment: Annotated[str | None, typer.Option(help="Why, for the log.")] = None,
     digest: Annotated[str | None, typer.Option(
         help="Approve only if the plan still has this digest (as shown by mops show).")] = None,
-    as_json: Json = False,
+    as_json: Json = False, wait: Wait = False,
 ) -> None:
     """Approve a job's plan; once approvals are complete it runs.
 
@@ -145,7 +156,7 @@ def approve(
     with opened(show_progress=not as_json) as app:
         app.jobs.decide(job, app.settings.actor(user), "approve", digest=digest,
                         comment=comment)
-        report(app, job, as_json)
+        report(app, job, as_json, wait=wait)
 
 
 @cli.command()
@@ -164,14 +175,15 @@ def reject(
 
 
 @cli.command()
-def rollback(job: JobId, user: AsUser = None, as_json: Json = False) -> None:
+def rollback(job: JobId, user: AsUser = None, as_json: Json = False,
+             wait: Wait = False) -> None:
     """Plan a rollback of a finished job; it is shown and approved like any job.
 
     Example: mops rollback 3 --as alice   (then: mops approve 4 --as bob)
     """
     with opened() as app:
         planned = app.jobs.rollback(job, app.settings.actor(user))
-        report(app, planned.job, as_json)
+        report(app, planned.job, as_json, wait=wait)
 
 
 @cli.command()

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     user: str | None = None
     batch_size: int = Field(default=1000, ge=1, le=100_000)
+    broker_url: SecretStr | None = None          # redis://… : jobs go to `mops worker`s
+    queue: str = "mops"                          # the Celery queue jobs travel on
+    batch_lease: float = Field(default=600.0, gt=0)        # longer than any batch takes
+    visibility_timeout: float = Field(default=3600.0, gt=0)  # longer than the lease
+    stall_after: float = Field(default=120.0, gt=0)  # resend a queued task not started by then
+    sweep_every: float = Field(default=15.0, gt=0)
     approvals: Policy = Policy()
     targets: dict[str, Target] = {"sandbox": Target()}
 

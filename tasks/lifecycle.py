@@ -71,12 +71,12 @@ def start_job(rt: Runtime, job_id: int) -> list[list[int]]:
     return [stages[s] for s in sorted(stages)]
 
 
-def run_batch(rt: Runtime, job_id: int, batch: int) -> BatchResult:
+def run_batch(rt: Runtime, job_id: int, batch: int, lease: float = 600.0) -> BatchResult:
     """Execute one batch of a running job (idempotent)."""
     job = rt.gate.authorize(job_id)
     crm = rt.connect(job.target)
     try:
-        return execute_batch(rt.store, rt.gate, crm, job, batch)
+        return execute_batch(rt.store, rt.gate, crm, job, batch, lease)
     finally:
         crm.close()
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from approvals import chain, ledger
+from approvals import chain, leases, ledger
 from approvals import schema as t
-from approvals.execute import execute_batch
+from approvals.execute import BatchBusy, execute_batch
 from mops.app import App
 from tasks.lifecycle import finish_job, run_batch, start_job
 from tests.helpers import crm_of, make_app, snapshot, upload, write_csv
@@ -76,7 +76,7 @@ def test_an_interrupted_batch_is_settled_and_applied_once(small_batches: App,
     crm = crm_of(app)
     with pytest.raises(KeyboardInterrupt):
         execute_batch(app.store, app.runtime.gate, CrashingCRM(crm, 4),  # type: ignore[arg-type]
-                      app.store.get(job), first)
+                      app.store.get(job), first, lease=0)   # as if its lease had run out
     statuses = ledger.statuses(app.store, job, first)
     assert set(statuses.values()) == {"intended"} and len(statuses) == 10  # before-images first
     for stage in stages:
@@ -133,3 +133,15 @@ def test_chain_detects_a_deleted_job(small_batches: App, tmp_path: Path) -> None
         assert conn.execute(select(func.count()).select_from(t.seals)).scalar_one() == 2
         conn.execute(delete(t.seals).where(t.seals.c.job == first))
     assert not chain.verify(small_batches.store).ok
+
+
+def test_a_leased_batch_is_not_run_by_a_second_worker(small_batches: App,
+                                                      tmp_path: Path) -> None:
+    app = small_batches
+    job = _approved(app, tmp_path)
+    stages = start_job(app.runtime, job)
+    batch = stages[1][0]
+    assert leases.claim_batch(app.store, job, batch, lease=60)     # a live worker holds it
+    with pytest.raises(BatchBusy):
+        run_batch(app.runtime, job, batch)
+    assert ledger.statuses(app.store, job, batch) == {}            # nothing was done twice
