@@ -1,0 +1,1 @@
+"""Conformance suites: one set of tests every implementation of a protocol must pass."""

@@ -1,0 +1,83 @@
+"""Static lists and their members on one connection, in bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.engine import Connection
+
+from tools.records import WriteResult
+from tools.sandbox import _sql
+from tools.sandbox._results import MISSING, NO_LIST, failed, results
+from tools.sandbox._schema import LIST_MEMBERS, LISTS
+
+_MEMBER = LIST_MEMBERS.c.email
+_OF_LIST = LIST_MEMBERS.c.list_id == bindparam("list_id")
+_MEMBERS_AMONG = select(_MEMBER).where(_OF_LIST, _MEMBER.in_(bindparam("keys", expanding=True)))
+_REMOVE = delete(LIST_MEMBERS).where(_OF_LIST, _MEMBER.in_(bindparam("keys", expanding=True)))
+
+
+def list_id(conn: Connection, name: str) -> int | None:
+    """The id of the list called `name`, if there is one."""
+    return conn.scalar(select(LISTS.c.id).where(LISTS.c.name == name))
+
+
+def create(conn: Connection, name: str) -> WriteResult:
+    """Create an empty list; an existing name is an error."""
+    if not name:
+        return failed(name, "empty list name")
+    if list_id(conn, name) is not None:
+        return failed(name, "list already exists")
+    conn.execute(insert(LISTS).values(name=name))
+    return WriteResult(key=name, ok=True)
+
+
+def drop(conn: Connection, name: str) -> WriteResult:
+    """Delete a list and its memberships; a missing list is an error."""
+    found = list_id(conn, name)
+    if found is None:
+        return failed(name, NO_LIST)
+    # Explicit, so it holds even where the foreign key's cascade is not enforced.
+    conn.execute(delete(LIST_MEMBERS).where(LIST_MEMBERS.c.list_id == found))
+    conn.execute(delete(LISTS).where(LISTS.c.id == found))
+    return WriteResult(key=name, ok=True)
+
+
+def members(conn: Connection, name: str, keys: Sequence[str]) -> set[str]:
+    """Which of `keys` are members of the list `name` (none if there is no such list)."""
+    found = list_id(conn, name)
+    among: set[str] = set()
+    if found is None:
+        return among
+    for chunk in _sql.in_chunks(keys):
+        among.update(conn.scalars(_MEMBERS_AMONG, {"list_id": found, "keys": chunk}))
+    return among
+
+
+def add(conn: Connection, name: str, keys: Sequence[str]) -> list[WriteResult]:
+    """Add contacts to a list; members already in it are fine, unknown contacts are not."""
+    found = list_id(conn, name)
+    if found is None:
+        return results(keys, dict.fromkeys(range(len(keys)), NO_LIST))
+    added = _sql.add_members(conn, found, keys)
+    # Keys not added are members already, or not contacts at all: only they need a look.
+    rest = [key for key in keys if key not in added]
+    contacts = added | _sql.existing(conn, rest) if rest else added
+    return results(keys, {i: MISSING for i, key in enumerate(keys) if key not in contacts})
+
+
+def remove(conn: Connection, name: str, keys: Sequence[str]) -> list[WriteResult]:
+    """Remove contacts from a list; removing a non-member is fine."""
+    found = list_id(conn, name)
+    if found is None:
+        return results(keys, dict.fromkeys(range(len(keys)), NO_LIST))
+    for chunk in _sql.in_chunks(keys):
+        conn.execute(_REMOVE, {"list_id": found, "keys": chunk})
+    return results(keys, {})
+
+
+def names(conn: Connection) -> list[tuple[int, str]]:
+    """Every list as (id, name), in name order."""
+    rows = conn.execute(select(LISTS.c.id, LISTS.c.name).order_by(LISTS.c.name))
+    return [(row[0], row[1]) for row in rows]

@@ -1,0 +1,192 @@
+"""The hot paths in plain SQL, handed to the driver's cursor as they are.
+
+SQLAlchemy builds the schema, pools connections and runs the transactions; but its
+per-row parameter and result processing costs more than SQLite's own insert, and the
+sandbox must keep up with a bare script writing a million rows. So the statements that
+touch every row (existence checks, reads, inserts, updates, member inserts) are written
+here once, in SQL that SQLite (3.35+: RETURNING, UPDATE FROM) and PostgreSQL share, and
+run on the DBAPI cursor of the connection's current transaction. Identifiers are fixed
+names, never user input. Written values pass through ``NULLIF(value, '')``: an empty
+string is stored as NULL.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.interfaces import DBAPICursor
+
+from tools.fields import WRITABLE_FIELDS
+
+Row = tuple[Any, ...]
+
+# Host parameters per statement: SQLite's limit since 3.32 (PostgreSQL allows 65535).
+MAX_PARAMS = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+# Keys per IN (...): within SQLite's old limit of 999 variables.
+IN_CHUNK = 900
+CONTACT_COLUMNS = ", ".join(("email", *WRITABLE_FIELDS))
+
+
+@contextmanager
+def cursor(conn: Connection) -> Iterator[DBAPICursor]:
+    """The DBAPI cursor of `conn`, inside whatever transaction `conn` has begun."""
+    cur = conn.connection.cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
+
+
+def placeholder(conn: Connection) -> str:
+    """The driver's positional marker: ``?`` for sqlite3, ``%s`` for psycopg."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def in_chunks(keys: Sequence[str]) -> Iterator[list[str]]:
+    """Distinct `keys` in slices for IN (...), each padded to one of a few lengths.
+
+    Padding (with the slice's last key, which IN ignores) keeps the number of distinct
+    statements small, so the drivers' prepared-statement caches hit.
+    """
+    distinct = list(dict.fromkeys(keys))
+    for start in range(0, len(distinct), IN_CHUNK):
+        chunk = distinct[start:start + IN_CHUNK]
+        size = min(IN_CHUNK, 1 << (len(chunk) - 1).bit_length())
+        yield chunk + [chunk[-1]] * (size - len(chunk))
+
+
+@lru_cache(maxsize=64)
+def _marks(ph: str, size: int) -> str:
+    return ", ".join([ph] * size)
+
+
+def existing(conn: Connection, keys: Sequence[str]) -> set[str]:
+    """Which of `keys` are contacts."""
+    return {row[0] for row in _select_in(conn, "email", keys)}
+
+
+def read(conn: Connection, keys: Sequence[str]) -> list[Row]:
+    """Rows of (email, *WRITABLE_FIELDS) for the contacts among `keys`."""
+    return _select_in(conn, CONTACT_COLUMNS, keys)
+
+
+def _select_in(conn: Connection, columns: str, keys: Sequence[str]) -> list[Row]:
+    rows: list[Row] = []
+    ph = placeholder(conn)
+    with cursor(conn) as cur:
+        for chunk in in_chunks(keys):
+            cur.execute(
+                f"SELECT {columns} FROM contacts WHERE email IN ({_marks(ph, len(chunk))})",
+                chunk,
+            )
+            rows.extend(cur.fetchall())
+    return rows
+
+
+def page(conn: Connection, after: str | None, size: int) -> list[Row]:
+    """Up to `size` rows of (email, *WRITABLE_FIELDS) in key order, after the key `after`."""
+    ph = placeholder(conn)
+    sql = f"SELECT {CONTACT_COLUMNS} FROM contacts"
+    params: list[str | int]
+    if after is None:
+        sql, params = f"{sql} ORDER BY email LIMIT {ph}", [size]
+    else:
+        sql, params = f"{sql} WHERE email > {ph} ORDER BY email LIMIT {ph}", [after, size]
+    with cursor(conn) as cur:
+        cur.execute(sql, params)
+        return list(cur.fetchall())
+
+
+def member_page(conn: Connection, list_id: int, after: str | None, size: int) -> list[str]:
+    """Up to `size` members of a list in key order, after the key `after`."""
+    ph = placeholder(conn)
+    sql = f"SELECT email FROM list_members WHERE list_id = {ph}"
+    params: list[str | int]
+    if after is None:
+        sql, params = f"{sql} ORDER BY email LIMIT {ph}", [list_id, size]
+    else:
+        sql, params = f"{sql} AND email > {ph} ORDER BY email LIMIT {ph}", [list_id, after, size]
+    with cursor(conn) as cur:
+        cur.execute(sql, params)
+        return [row[0] for row in cur.fetchall()]
+
+
+@lru_cache(maxsize=256)
+def _insert_new(ph: str, names: tuple[str, ...], count: int) -> str:
+    values = "(" + ", ".join([ph] + [f"NULLIF({ph}, '')"] * (len(names) - 1)) + ")"
+    return (
+        f"INSERT INTO contacts ({', '.join(names)}) VALUES {', '.join([values] * count)}"
+        " ON CONFLICT (email) DO NOTHING RETURNING email"
+    )
+
+
+def insert_new(conn: Connection, names: tuple[str, ...], rows: Sequence[Row]) -> set[str]:
+    """Insert rows of `names` (``email`` first) whose key is new; return the keys inserted.
+
+    One multi-row INSERT per page: ``ON CONFLICT DO NOTHING RETURNING`` tells which keys
+    were new in the same statement, race-free, with no read beforehand.
+    """
+    per_page = max(1, min(1000, MAX_PARAMS // len(names)))
+    inserted: set[str] = set()
+    ph = placeholder(conn)
+    with cursor(conn) as cur:
+        for start in range(0, len(rows), per_page):
+            batch = rows[start:start + per_page]
+            cur.execute(_insert_new(ph, names, len(batch)), [v for row in batch for v in row])
+            inserted.update(row[0] for row in cur.fetchall())
+    return inserted
+
+
+@lru_cache(maxsize=256)
+def _update_from(ph: str, names: tuple[str, ...], count: int) -> str:
+    # VALUES columns are column1 (the key), column2, ... on both SQLite and PostgreSQL.
+    sets = ", ".join(f"{name} = NULLIF(v.column{i}, '')" for i, name in enumerate(names, 2))
+    values = "(" + ", ".join([ph] * (len(names) + 1)) + ")"
+    return (
+        f"UPDATE contacts SET {sets}, updated_at = CURRENT_TIMESTAMP"
+        f" FROM (VALUES {', '.join([values] * count)}) AS v"
+        " WHERE contacts.email = v.column1 RETURNING contacts.email"
+    )
+
+
+def update(conn: Connection, names: tuple[str, ...], rows: Sequence[Row]) -> set[str]:
+    """Set the columns `names` of contacts from rows of (email, *values); return the keys
+    updated (the others are not contacts). Keys must be distinct.
+
+    One ``UPDATE ... FROM (VALUES ...) RETURNING`` per page finds and writes the rows in a
+    single statement, with no existence check beforehand.
+    """
+    per_page = max(1, min(1000, MAX_PARAMS // (len(names) + 1)))
+    updated: set[str] = set()
+    ph = placeholder(conn)
+    with cursor(conn) as cur:
+        for start in range(0, len(rows), per_page):
+            batch = rows[start:start + per_page]
+            cur.execute(_update_from(ph, names, len(batch)), [v for row in batch for v in row])
+            updated.update(row[0] for row in cur.fetchall())
+    return updated
+
+
+def add_members(conn: Connection, list_id: int, keys: Sequence[str]) -> set[str]:
+    """Make the contacts among `keys` members of the list; return the keys newly added.
+
+    ``INSERT ... SELECT`` from contacts skips unknown keys (no foreign-key failure), and
+    ``ON CONFLICT DO NOTHING`` skips members already there.
+    """
+    added: set[str] = set()
+    ph = placeholder(conn)
+    with cursor(conn) as cur:
+        for chunk in in_chunks(keys):
+            cur.execute(
+                f"INSERT INTO list_members (list_id, email) SELECT {ph}, email FROM contacts"
+                f" WHERE email IN ({_marks(ph, len(chunk))})"
+                " ON CONFLICT DO NOTHING RETURNING email",
+                [list_id, *chunk],
+            )
+            added.update(row[0] for row in cur.fetchall())
+    return added
