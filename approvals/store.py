@@ -16,7 +16,7 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
 
 from agents.plans import Plan
 from agents.requests import JobRequest
@@ -25,6 +25,7 @@ from approvals.errors import InvalidTransition, UnknownJob
 from approvals.states import State, can_move
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x6D6F7073  # "mops": the advisory lock that serialises migrations
 
 
 def now() -> datetime:
@@ -66,6 +67,10 @@ class Store:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Workers starting together would race to create the same tables: the
+                # first migrates, the others wait here and then find nothing to do.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
