@@ -22,6 +22,7 @@ from mops.crm_commands import crm_cli, sandbox_cli
 from mops.log_commands import log
 from mops.queue_commands import db_cli, wait_for, watch, worker
 from mops.views import job_view
+from mops.web import serve
 from tasks.lifecycle import PlanningFailed
 from tools.errors import ToolError
 
@@ -36,6 +37,7 @@ cli.add_typer(db_cli, name="db")
 cli.command(name="log")(log)
 cli.command(name="worker")(worker)
 cli.command(name="watch")(watch)
+cli.command(name="serve")(serve)
 
 AsUser = Annotated[str | None, typer.Option("--as", help="Who is acting (else MOPS_USER, "
                                             "else the login name).")]
