@@ -8,6 +8,7 @@ plan's rejects, for a person to look at.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from itertools import islice
 
@@ -45,13 +46,18 @@ class RollbackKind:
         self.check(params.of_job)
         applied = (e for e in ledger.entries(self.store, params.of_job)
                    if e.status == "applied")
-        position = 0
+        position, lists, removing = 0, [], Counter[str]()
         for chunk in _chunks(applied, 1000):
             inverses = [inverse(e.change, e.change.before) for e in chunk]
-            for entry, inv, now in zip(chunk, inverses, observe(ctx.crm, inverses),
-                                       strict=True):
+            for inv, now in zip(inverses, observe(ctx.crm, inverses), strict=True):
                 position += 1
-                _propose(ctx, params.of_job, position, entry.change, inv, now)
+                if inv.object == "list":          # decided last: see _delete_lists
+                    lists.append((position, inv, now))
+                    continue
+                if inv.op == "remove_member" and now is not None:
+                    removing[inv.list_name or ""] += 1
+                _propose(ctx, params.of_job, position, inv, now)
+        _delete_lists(ctx, params.of_job, lists, removing)
 
 
 def inverse(change: Change, before: FieldValues | None) -> Change:
@@ -73,7 +79,26 @@ def inverse(change: Change, before: FieldValues | None) -> Change:
                   after={f: (before or {}).get(f) for f in change.after or {}}, reason=reason)
 
 
-def _propose(ctx: PlanContext, of_job: int, position: int, original: Change, inv: Change,
+def _delete_lists(ctx: PlanContext, of_job: int,
+                  lists: list[tuple[int, Change, FieldValues | None]],
+                  removing: Counter[str]) -> None:
+    """Delete a list the job created only if it holds nothing but the members we remove:
+    a list someone has added members to since is theirs too, and is kept."""
+    for position, inv, now in lists:
+        if inv.op != "delete":
+            _propose(ctx, of_job, position, inv, now)
+            continue
+        others = ctx.crm.count_members(inv.key) - removing[inv.key]
+        if others > 0:
+            ctx.plan.reject([Reject(
+                row=position, kind="conflict", field="list",
+                reason=f"list {inv.key!r} has {others} member(s) added after job {of_job}; "
+                       "it is kept (its members from the job are removed)")])
+        else:
+            _propose(ctx, of_job, position, inv, now)
+
+
+def _propose(ctx: PlanContext, of_job: int, position: int, inv: Change,
              now: FieldValues | None) -> None:
     stage = STAGE[inv.object]
     if inv.op in ("remove_member", "delete") and now is None:

@@ -113,3 +113,18 @@ def test_rejected_job_writes_nothing(seeded: App, tmp_path: Path) -> None:
         seeded.jobs.decide(job, "carol", "approve")
     assert snapshot(crm) == before
     crm.close()
+
+
+def test_rollback_keeps_a_created_list_that_others_joined(seeded: App, tmp_path: Path) -> None:
+    job = upload(seeded, write_csv(tmp_path / "leads.csv", LEADS))
+    seeded.jobs.decide(job, "bob", "approve")
+    crm = crm_of(seeded)
+    crm.create_contacts([Record(key="later@example.com")])
+    crm.add_members("Expo", ["later@example.com"])          # joined after the upload
+    undo = seeded.jobs.rollback(job, "alice")
+    [conflict] = seeded.runtime.rows.rejects(undo.job)
+    assert conflict["kind"] == "conflict" and "1 member(s) added after" in conflict["reason"]
+    seeded.jobs.decide(undo.job, "bob", "approve")
+    assert crm.list_exists("Expo")
+    assert list(crm.iter_memberships()) == [("Expo", "later@example.com")]
+    crm.close()

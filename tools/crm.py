@@ -60,6 +60,10 @@ class CRM(Protocol):
         """Which of `keys` are members of the list (empty if the list does not exist)."""
         ...
 
+    def count_members(self, list_name: str) -> int:
+        """How many members the list has (0 if it does not exist)."""
+        ...
+
     def add_members(self, list_name: str, keys: Sequence[str]) -> list[WriteResult]:
         """Add contacts to a list; adding a member twice is not an error."""
         ...

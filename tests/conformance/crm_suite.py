@@ -320,6 +320,14 @@ class CRMConformance:
         assert crm.list_members("Newsletter", []) == set()
         assert crm.list_members("No such list", ["a@x.example"]) == set()
 
+    def test_count_members(self, crm: CRM) -> None:
+        crm.create_contacts([contact(key) for key in ("a@x.example", "b@x.example")])
+        crm.create_list("Newsletter")
+        assert crm.count_members("Newsletter") == 0
+        crm.add_members("Newsletter", ["a@x.example", "b@x.example", "a@x.example"])
+        assert crm.count_members("Newsletter") == 2
+        assert crm.count_members("No such list") == 0
+
     # --- iteration and size -------------------------------------------------------------
 
     def test_iter_contacts_is_complete_and_in_key_order(self, crm: CRM) -> None:

@@ -90,6 +90,10 @@ class SandboxCRM:
         """Which of `keys` are members of the list (empty if it does not exist)."""
         return self._read(_lists.members, list_name, keys) if keys else set()
 
+    def count_members(self, list_name: str) -> int:
+        """How many members the list has (0 if it does not exist)."""
+        return self._read(_lists.count, list_name)
+
     def add_members(self, list_name: str, keys: Sequence[str]) -> list[WriteResult]:
         """Add contacts to a list; a member added twice is fine, an unknown contact is not."""
         return self._write(_lists.add, list_name, keys) if keys else []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.engine import Connection
 
 from tools.records import WriteResult
@@ -53,6 +53,15 @@ def members(conn: Connection, name: str, keys: Sequence[str]) -> set[str]:
     for chunk in _sql.in_chunks(keys):
         among.update(conn.scalars(_MEMBERS_AMONG, {"list_id": found, "keys": chunk}))
     return among
+
+
+def count(conn: Connection, name: str) -> int:
+    """How many members the list has (0 if it does not exist)."""
+    found = list_id(conn, name)
+    if found is None:
+        return 0
+    query = select(func.count()).select_from(LIST_MEMBERS).where(LIST_MEMBERS.c.list_id == found)
+    return int(conn.execute(query).scalar_one())
 
 
 def add(conn: Connection, name: str, keys: Sequence[str]) -> list[WriteResult]:
