@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import redis
 from celery import Celery
 
 from agents.kinds import Registry
@@ -17,6 +18,7 @@ from tasks.jobs import Jobs
 from tasks.queued import QueuedRunner
 from tasks.runtime import Runtime
 from tools.crm import CRM
+from tools.ratelimit import Limiter, LocalLimiter, NoLimit, RateLimit, RedisLimiter
 from tools.sandbox import SandboxCRM
 
 
@@ -52,6 +54,30 @@ class App:
         self.runtime.store.close()
 
 
+class Limiters:
+    """One limiter per target: in Redis when there is a broker (shared by every worker on
+    every machine), else in this process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings, self._made = settings, dict[str, Limiter]()
+
+    def get(self, name: str) -> Limiter:
+        """The limiter of target `name` (no limit if it declares none)."""
+        if name not in self._made:
+            self._made[name] = self._make(name)
+        return self._made[name]
+
+    def _make(self, name: str) -> Limiter:
+        declared = self.settings.targets[name].rate_limit
+        if declared is None:
+            return NoLimit()
+        limit = RateLimit(requests=declared.requests, per_seconds=declared.per_seconds)
+        if self.settings.broker_url is None:
+            return LocalLimiter(limit)
+        client = redis.Redis.from_url(self.settings.broker_url.get_secret_value())
+        return RedisLimiter(client, name, limit)
+
+
 def build(settings: Settings | None = None) -> App:
     """Assemble the app; creates `MOPS_HOME` and migrates the store to the newest schema."""
     settings = settings or Settings()
@@ -60,11 +86,15 @@ def build(settings: Settings | None = None) -> App:
     store.upgrade()
     kinds = Registry([ListUploadKind(), RollbackKind(store)])
 
+    limiters = Limiters(settings)
+
     def connect(name: str) -> CRM:
         if name not in settings.targets:
             raise UnknownTarget(
                 f"no CRM target named {name!r} (configured: {', '.join(settings.targets)})")
-        return SandboxCRM(settings.target_url(name), name=name)
+        target = settings.targets[name]
+        return SandboxCRM(settings.target_url(name), name=name, limiter=limiters.get(name),
+                          record_calls=target.record_calls)
 
     runtime = Runtime(store=store, policy=settings.approvals, kinds=kinds, connect=connect,
                       batch_size=settings.batch_size)

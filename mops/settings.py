@@ -22,6 +22,15 @@ from pydantic_settings import (
 from approvals.policy import Policy
 
 
+class Limit(BaseModel):
+    """A target's rate limit: at most `requests` in any `per_seconds`, across all workers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests: int = Field(gt=0)
+    per_seconds: float = Field(gt=0)
+
+
 class Target(BaseModel):
     """A named CRM connection."""
 
@@ -30,6 +39,8 @@ class Target(BaseModel):
     kind: Literal["sandbox"] = "sandbox"
     url: str | None = None                # sandbox: its database (default $MOPS_HOME/…)
     token: SecretStr | None = None        # adapters of outside systems
+    rate_limit: Limit | None = None       # shared through Redis when a broker is set
+    record_calls: bool = False            # sandbox: log each call's arrival (dry runs, tests)
 
 
 class Settings(BaseSettings):

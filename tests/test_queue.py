@@ -14,6 +14,8 @@ import pytest
 
 from tests.pg import throwaway_database
 from tests.queue_env import PrivateRedis, QueueEnv, queue_env
+from tools.fakes.ratelimited_target import max_in_window
+from tools.sandbox import SandboxCRM
 
 pytestmark = pytest.mark.postgres
 
@@ -114,3 +116,27 @@ def test_the_job_finishes_after_redis_restarts(tmp_path: Path, store_url: str) -
             _check_exactly_once(qe, 1, rows)
     finally:
         broker.stop()
+
+
+def test_two_workers_never_exceed_the_targets_rate_limit(tmp_path: Path,
+                                                         store_url: str) -> None:
+    limit, rows = 10, 400
+    with queue_env(tmp_path, store_url, MOPS_BATCH_SIZE="40") as qe:
+        (qe.home / "mops.toml").write_text(
+            "[targets.sandbox]\nrecord_calls = true\n"
+            f"rate_limit = {{ requests = {limit}, per_seconds = 1.0 }}\n")
+        qe.env["MOPS_CONFIG"] = str(qe.home / "mops.toml")
+        qe.start_worker(concurrency=2)
+        qe.start_worker(concurrency=2)
+        qe.mops("upload", str(_leads(tmp_path / "leads.csv", rows)), "--list", "Q",
+                "--as", "alice", "--wait")
+        qe.mops("approve", "1", "--as", "bob", "--wait")
+        _check_exactly_once(qe, 1, rows)
+        crm = SandboxCRM(f"sqlite:///{qe.home / 'sandbox.db'}")
+        arrivals = [at for at, _ in crm.calls()]
+        crm.close()
+    assert len(arrivals) > 3 * limit                     # long enough to mean something
+    assert max_in_window(arrivals, 1.0) <= limit         # measured at the target
+    busy = [log for log in sorted(qe.home.glob("worker*.log"))
+            if "mops.execute_batch" in log.read_text()]
+    assert len(busy) == 2                                # both workers shared the work

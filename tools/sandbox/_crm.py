@@ -9,18 +9,21 @@ between pages and memory stays bounded however large the table.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Concatenate, ParamSpec, TypeVar
 
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tools.changes import FieldValues
 from tools.errors import SystemFault
 from tools.fields import CONTACT_FIELDS
+from tools.ratelimit import Limiter, NoLimit
 from tools.records import FieldInfo, Record, WriteResult
 from tools.sandbox import _contacts, _lists, _sql
-from tools.sandbox._schema import METADATA, WRITE_OPTION, make_engine
+from tools.sandbox._schema import CALLS, METADATA, WRITE_OPTION, make_engine
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -35,8 +38,11 @@ _ATTEMPTS = 3
 class SandboxCRM:
     """A CRM whose contacts and lists live in tables of a SQL database at `url`."""
 
-    def __init__(self, url: str, *, name: str = "sandbox") -> None:
+    def __init__(self, url: str, *, name: str = "sandbox", limiter: Limiter | None = None,
+                 record_calls: bool = False) -> None:
         self.name = name
+        self._limiter: Limiter = limiter or NoLimit()
+        self._record = record_calls
         self._engine = make_engine(url)
         try:
             METADATA.create_all(self._engine)
@@ -117,12 +123,26 @@ class SandboxCRM:
         """Close every pooled connection."""
         self._engine.dispose()
 
+    def calls(self) -> list[tuple[float, str]]:
+        """The calls recorded so far (with `record_calls`): arrival time and operation."""
+        query = select(CALLS.c.at, CALLS.c.what).order_by(CALLS.c.at)
+        with self._engine.connect() as conn:
+            return [(float(r.at), str(r.what)) for r in conn.execute(query)]
+
+    def _arrive(self, conn: Connection, work: Callable[..., object], at: float) -> None:
+        """Record a call's arrival (the moment it entered the sandbox), if asked to."""
+        if self._record:
+            conn.execute(insert(CALLS).values(at=at, what=work.__name__))
+
     def _read(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs,
     ) -> T:
+        self._limiter.acquire()        # each call is one request to the target
+        at = time.time()
         try:
             # An explicit BEGIN: the driver's own cursor does not trigger SQLAlchemy's.
             with self._engine.connect() as conn, conn.begin():
+                self._arrive(conn, work, at)
                 return work(conn, *args, **kwargs)
         except OperationalError as exc:
             raise SystemFault(f"sandbox database unavailable: {exc.orig}") from exc
@@ -130,11 +150,14 @@ class SandboxCRM:
     def _write(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs,
     ) -> T:
+        self._limiter.acquire()
+        at = time.time()
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 with self._engine.connect() as conn:
                     conn.execution_options(**{WRITE_OPTION: True})
                     with conn.begin():
+                        self._arrive(conn, work, at)
                         return work(conn, *args, **kwargs)
             except IntegrityError:
                 if attempt == _ATTEMPTS:

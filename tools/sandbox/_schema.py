@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -49,6 +50,16 @@ CONTACTS = Table(
     # A rowid table on SQLite: rows append, and only the narrow key index takes inserts at
     # random places (uploads arrive in no key order). WITHOUT ROWID would scatter whole
     # rows and, in tests with random keys, took 1.7 times as long to load.
+)
+
+# Every call the sandbox answered, when asked to record them: a rate limit is then measured
+# where it matters, at the target, whichever processes made the calls.
+CALLS = Table(
+    "calls",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),          # time.time() on arrival
+    Column("what", Text, nullable=False),
 )
 
 LISTS = Table(
