@@ -17,7 +17,6 @@ from approvals import chain, leases, ledger
 from approvals import schema as t
 from approvals.gate import Gate
 from approvals.ledger import Status
-from approvals.plan_rows import PlanRows
 from approvals.store import Job, Store
 from tools.apply import apply, observe, settle
 from tools.changes import Change
@@ -45,13 +44,12 @@ def execute_batch(store: Store, gate: Gate, crm: CRM, job: Job, batch: int,
     `lease` (seconds) must exceed the longest a batch can take: a worker that dies holding
     it blocks the batch until then, and a live one past it could be joined by another.
     """
-    gate.authorize_batch(job, batch)
     sealed = _sealed(store, job.job, batch)
     if sealed is not None:
         return sealed
+    changes = gate.authorize_batch(job, batch)
     if not leases.claim_batch(store, job.job, batch, lease):
         raise BatchBusy(f"job {job.job} batch {batch} is being run by another worker")
-    changes = PlanRows(store).batch(job.job, batch)
     done = ledger.statuses(store, job.job, batch)
     todo = [(seq, c) for seq, c in enumerate(changes) if done.get(seq, "intended") == "intended"]
     outcomes, to_write = _write_ahead(store, crm, job.job, batch, todo, done)

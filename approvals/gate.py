@@ -18,6 +18,7 @@ from approvals.errors import ApprovalRefused, ExecutionRefused
 from approvals.plan_rows import PlanRows
 from approvals.policy import Policy, Requirement
 from approvals.store import Job, Store, now
+from tools.changes import Change
 
 Verdict = Literal["approve", "reject"]
 
@@ -39,6 +40,10 @@ class Gate:
 
     def __init__(self, store: Store, policy: Policy) -> None:
         self.store, self.policy, self.rows = store, policy, PlanRows(store)
+        # Plans whose digest this process has recomputed: (job, digest) -> batch digests.
+        # Approvals and state are still read for every batch; only the O(batches) plan
+        # check is done once per process.
+        self._verified: dict[tuple[int, str], dict[int, str]] = {}
 
     def decide(self, job: int, actor: str, verdict: Verdict, *, digest: str | None = None,
                comment: str | None = None, door: str = "cli") -> Job:
@@ -73,12 +78,14 @@ class Gate:
         except Exception as exc:  # the gate fails closed on anything it cannot confirm
             raise ExecutionRefused(f"job {job}: the gate could not confirm it: {exc}") from exc
 
-    def authorize_batch(self, job: Job, batch: int) -> None:
-        """Confirm a batch's rows still hash to the digest the approval covers."""
-        header = self.rows.header(job.job, batch)
-        if header is None or batch_digest(self.rows.batch(job.job, batch)) != header.digest:
+    def authorize_batch(self, job: Job, batch: int) -> list[Change]:
+        """The batch's changes, once confirmed to hash to the digest the approval covers."""
+        approved = self._verified.get((job.job, job.digest or ""), {}).get(batch)
+        changes = self.rows.batch(job.job, batch)
+        if approved is None or batch_digest(changes) != approved:
             raise ExecutionRefused(
                 f"job {job.job} batch {batch}: its changes differ from the approved plan")
+        return changes
 
     def _check_decision(self, job: Job, actor: str, verdict: Verdict, digest: str | None,
                         comment: str | None) -> None:
@@ -130,7 +137,10 @@ class Gate:
                 "on its current plan")
 
     def _check_plan(self, job: Job) -> None:
+        if (job.job, job.digest) in self._verified:
+            return
         headers = self.rows.headers(job.job)
         digest = plan_digest(job.job, job.kind, headers, job.rejects_digest or "")
         if job.digest is None or digest != job.digest:
             raise ExecutionRefused(f"job {job.job}: the stored plan differs from its digest")
+        self._verified[(job.job, digest)] = {h.batch: h.digest for h in headers}

@@ -25,11 +25,17 @@ class InProcessRunner:
 
     def execute(self, job: int) -> Job:
         """Run an approved job's batches, stage after stage, and finish it."""
-        total, done = self.rt.store.get(job).total, 0
-        for stage in start_job(self.rt, job):
-            for batch in stage:
-                result = run_batch(self.rt, job, batch)
-                done += result.applied + result.failed
-                if self.progress:
-                    self.progress(job, done, total)
+        current = self.rt.store.get(job)
+        total, done = current.total, 0
+        stages = start_job(self.rt, job)
+        crm = self.rt.connect(current.target)      # one connection for the whole job
+        try:
+            for stage in stages:
+                for batch in stage:
+                    result = run_batch(self.rt, job, batch, crm=crm)
+                    done += result.applied + result.failed
+                    if self.progress:
+                        self.progress(job, done, total)
+        finally:
+            crm.close()
         return finish_job(self.rt, job)

@@ -19,6 +19,7 @@ from approvals.execute import BatchResult, execute_batch
 from approvals.states import State
 from approvals.store import Job, now
 from tasks.runtime import Runtime
+from tools.crm import CRM
 from tools.errors import InputError
 
 SYSTEM = "mops"
@@ -71,14 +72,17 @@ def start_job(rt: Runtime, job_id: int) -> list[list[int]]:
     return [stages[s] for s in sorted(stages)]
 
 
-def run_batch(rt: Runtime, job_id: int, batch: int, lease: float = 600.0) -> BatchResult:
-    """Execute one batch of a running job (idempotent)."""
+def run_batch(rt: Runtime, job_id: int, batch: int, lease: float = 600.0,
+              crm: CRM | None = None) -> BatchResult:
+    """Execute one batch of a running job (idempotent), on `crm` or a connection of its own."""
     job = rt.gate.authorize(job_id)
-    crm = rt.connect(job.target)
+    own = crm is None
+    crm = rt.connect(job.target) if crm is None else crm
     try:
         return execute_batch(rt.store, rt.gate, crm, job, batch, lease)
     finally:
-        crm.close()
+        if own:
+            crm.close()
 
 
 def finish_job(rt: Runtime, job_id: int) -> Job:

@@ -23,10 +23,8 @@ class Runtime:
     connect: Callable[[str], CRM]
     batch_size: int = 1000
 
-    @property
-    def gate(self) -> Gate:
-        """The approval gate on this store and policy."""
-        return Gate(self.store, self.policy)
+    def __post_init__(self) -> None:
+        self.gate = Gate(self.store, self.policy)   # one per runtime: it caches verified plans
 
     @property
     def rows(self) -> PlanRows:
