@@ -62,6 +62,12 @@ def _check_exactly_once(qe: QueueEnv, job: int, rows: int) -> None:
     assert json.loads(qe.mops("log", "--verify", "--json").stdout)["ok"]
 
 
+def _slow_target(qe: QueueEnv) -> None:
+    (qe.home / "mops.toml").write_text(
+        "[targets.sandbox]\nrate_limit = { requests = 25, per_seconds = 1.0 }\n")
+    qe.env["MOPS_CONFIG"] = str(qe.home / "mops.toml")
+
+
 def test_a_job_flows_through_redis_to_a_worker(tmp_path: Path, store_url: str) -> None:
     with queue_env(tmp_path, store_url) as qe:
         qe.start_worker(concurrency=2)
@@ -84,7 +90,8 @@ def test_a_job_flows_through_redis_to_a_worker(tmp_path: Path, store_url: str) -
 def test_a_killed_worker_is_replaced_and_each_change_applied_once(tmp_path: Path,
                                                                   store_url: str) -> None:
     rows = 4000
-    with queue_env(tmp_path, store_url, MOPS_BATCH_SIZE="100") as qe:
+    with queue_env(tmp_path, store_url, MOPS_BATCH_SIZE="50") as qe:
+        _slow_target(qe)                   # ~20 s of work: the kill lands mid-job, always
         first = qe.start_worker(concurrency=2)
         qe.mops("upload", str(_leads(tmp_path / "leads.csv", rows)), "--list", "Q",
                 "--as", "alice", "--wait")
@@ -104,7 +111,8 @@ def test_the_job_finishes_after_redis_restarts(tmp_path: Path, store_url: str) -
     broker = PrivateRedis()
     try:
         with queue_env(tmp_path, store_url, broker_port=broker.port,
-                       MOPS_BATCH_SIZE="100") as qe:
+                       MOPS_BATCH_SIZE="50") as qe:
+            _slow_target(qe)          # its shared rate limit lives in the Redis that restarts
             qe.start_worker(concurrency=2)
             qe.mops("upload", str(_leads(tmp_path / "leads.csv", rows)), "--list", "Q",
                     "--as", "alice", "--wait")

@@ -20,8 +20,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from tools.changes import FieldValues
 from tools.errors import SystemFault
 from tools.fields import CONTACT_FIELDS
-from tools.ratelimit import Limiter, NoLimit
+from tools.ratelimit import Limiter, LimiterUnavailable, NoLimit
 from tools.records import FieldInfo, Record, WriteResult
+from tools.retry import RetryPolicy
 from tools.sandbox import _contacts, _lists, _sql
 from tools.sandbox._schema import CALLS, METADATA, WRITE_OPTION, make_engine
 
@@ -29,6 +30,9 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 PAGE = 1000
+# About half a minute of patience for a shared limiter whose Redis restarts.
+LIMITER_RETRY = RetryPolicy(retry_on=(LimiterUnavailable,), max_attempts=10, initial=0.5,
+                            multiplier=2, max_wait=5, jitter=0.5)
 # On PostgreSQL a concurrent writer may delete a contact between our look and our write
 # (say, of a membership); the constraint then fails the statement, and a retry sees the
 # new state. SQLite writers take the lock before they look, so they never race.
@@ -129,6 +133,11 @@ class SandboxCRM:
         with self._engine.connect() as conn:
             return [(float(r.at), str(r.what)) for r in conn.execute(query)]
 
+    def _wait_for_limit(self) -> None:
+        """Wait for the rate limit; a limiter whose Redis is briefly away is waited for too
+        (the call has not been made, so nothing is lost by waiting)."""
+        LIMITER_RETRY.call(self._limiter.acquire)
+
     def _arrive(self, conn: Connection, work: Callable[..., object], at: float) -> None:
         """Record a call's arrival (the moment it entered the sandbox), if asked to."""
         if self._record:
@@ -137,7 +146,7 @@ class SandboxCRM:
     def _read(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs,
     ) -> T:
-        self._limiter.acquire()        # each call is one request to the target
+        self._wait_for_limit()         # each call is one request to the target
         at = time.time()
         try:
             # An explicit BEGIN: the driver's own cursor does not trigger SQLAlchemy's.
@@ -150,7 +159,7 @@ class SandboxCRM:
     def _write(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs,
     ) -> T:
-        self._limiter.acquire()
+        self._wait_for_limit()
         at = time.time()
         for attempt in range(1, _ATTEMPTS + 1):
             try:
