@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
@@ -28,13 +29,15 @@ def link(prev: str, payload: object) -> str:
 
 
 def seal_batch(conn: Connection, job: int, batch: int,
-               outcomes: dict[int, tuple[ledger.Status, str | None]]) -> str:
+               outcomes: dict[int, tuple[ledger.Status, str | None]],
+               rows: list[dict[str, Any]] | None = None) -> str:
     """Settle a finished batch's entries with their outcomes and chain them, in one pass.
 
     Each entry is updated once: its final status, error, time, and its place in the chain.
+    `rows` are the batch's entries as just written, in seq order; None reads them back.
     """
     prev, updates, applied, failed, at = GENESIS, [], 0, 0, ledger.stamp()
-    for row in ledger.rows(conn, job, batch):
+    for row in ledger.rows(conn, job, batch) if rows is None else rows:
         if row["status"] == "intended" and row["seq"] in outcomes:
             row["status"], row["error"] = outcomes[row["seq"]]
             row["recorded_at"] = at

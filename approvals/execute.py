@@ -52,16 +52,19 @@ def execute_batch(store: Store, gate: Gate, crm: CRM, job: Job, batch: int,
         raise BatchBusy(f"job {job.job} batch {batch} is being run by another worker")
     done = ledger.statuses(store, job.job, batch)
     todo = [(seq, c) for seq, c in enumerate(changes) if done.get(seq, "intended") == "intended"]
-    outcomes, to_write = _write_ahead(store, crm, job.job, batch, todo, done)
+    rows, outcomes, to_write = _write_ahead(store, crm, job.job, batch, todo, done)
     outcomes += _write(crm, to_write)
     with store.begin() as conn:
-        chain.seal_batch(conn, job.job, batch, {s: (st, e) for s, st, e in outcomes})
+        # On a first run every entry was written just now: seal from memory, not a re-read.
+        chain.seal_batch(conn, job.job, batch, {s: (st, e) for s, st, e in outcomes},
+                         rows=None if done else rows)
     return _sealed(store, job.job, batch) or BatchResult(batch, 0, 0)
 
 
 def _write_ahead(store: Store, crm: CRM, job: int, batch: int, todo: list[tuple[int, Change]],
                  done: dict[int, Status],
-                 ) -> tuple[list[tuple[int, Status, str | None]], list[tuple[int, Change]]]:
+                 ) -> tuple[list[dict[str, Any]], list[tuple[int, Status, str | None]],
+                            list[tuple[int, Change]]]:
     """Record every before-image (new entries are `intended`) before any write is made."""
     current = observe(crm, [c for _, c in todo])
     rows: list[dict[str, Any]] = []
@@ -80,7 +83,7 @@ def _write_ahead(store: Store, crm: CRM, job: int, batch: int, todo: list[tuple[
             outcomes.append((seq, "failed", "the record changed after the plan was made"))
     with store.begin() as conn:
         ledger.write(conn, rows)
-    return outcomes, to_write
+    return rows, outcomes, to_write
 
 
 def _write(crm: CRM, to_write: list[tuple[int, Change]]) -> list[tuple[int, Status, str | None]]:
