@@ -1,0 +1,140 @@
+"""List upload benchmark: mops end to end against a floor of polars and plain SQL.
+
+    python bench/upload_bench.py --rows 1000000 [--seed 7] [--write-docs]
+
+1. Generates a messy leads CSV of `--rows` rows and a sandbox CRM already holding about
+   half of them (`bench.generate`), or reuses the data set made earlier for the same rows
+   and seed (under bench/data/, git-ignored).
+2. Runs each side in its own process, so each one's peak memory is its own, on its own
+   copy of the seeded CRM file:
+   - mops (`bench.mops_side`): plan as alice, approve as bob (which applies), plan the
+     rollback, approve it (which applies it), through `Jobs` with the embedded defaults;
+   - the floor (`bench.floor`): the same data work with polars and sqlite3, no framework.
+3. Checks that both plans count what the generator expects, that both leave the CRM in
+   the same state after applying, that both restore it exactly, and that mops's ledger
+   verifies; prints seconds, rows/s and peak RSS per phase, and the mops/floor ratio.
+4. With `--write-docs`, appends the run (machine, date, command, table) to
+   docs/benchmarks.md.
+
+rows/s is the number of input rows divided by the phase's seconds. Peak RSS is the
+resident high-water mark during the phase (`VmHWM`, reset per phase).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable from the repo root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import report  # noqa: E402
+from bench.generate import DATA, VERSION, data_paths  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ensure_data(rows: int, seed: int, out: Path) -> tuple[Path, dict[str, Any]]:
+    """The data set's directory and manifest; generated in a child process if missing, so
+    this process stays small (a child inherits its parent's peak in `ru_maxrss`)."""
+    paths = data_paths(rows, seed, out)
+    if paths.manifest.is_file():
+        manifest: dict[str, Any] = json.loads(paths.manifest.read_text())
+        if manifest.get("version") == VERSION and paths.csv.is_file() and paths.crm.is_file():
+            print(f"reusing {paths.root}")
+            return paths.root, manifest
+    subprocess.run([sys.executable, "-m", "bench.generate", "--rows", str(rows), "--seed",
+                    str(seed), "--out", str(out), "--quiet"], cwd=ROOT, check=True)
+    return paths.root, json.loads(paths.manifest.read_text())
+
+
+def run_side(module: str, data: Path, work: Path, extra: list[str]) -> dict[str, Any]:
+    """Run one side in a child process; return what it wrote."""
+    out = work / f"{module.rsplit('.', 1)[-1]}.json"
+    out.unlink(missing_ok=True)
+    command = [sys.executable, "-m", module, "--data", str(data), "--work", str(work),
+               "--out", str(out), *extra]
+    print(f"\n$ {shlex.join(command)}", flush=True)
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True)
+    print(f"  ({time.perf_counter() - started:.1f} s in all, with set-up and checks)")
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def checks(manifest: dict[str, Any], mops: dict[str, Any], floor: dict[str, Any]) -> list[str]:
+    """Every way the two runs fail to be correct or comparable, in words."""
+    problems = []
+    expected = manifest["expected"]
+    for name, side in (("mops", mops), ("floor", floor)):
+        counts = {k: v for k, v in side["summary"].items() if v}
+        if counts != expected:
+            problems.append(f"{name} plan counts {counts} != expected {expected}")
+        if not side["restored"]:
+            problems.append(f"{name} did not restore the CRM: {side['final_state']} != "
+                            f"{manifest['initial']}")
+    if mops["applied_state"] != floor["applied_state"]:
+        problems.append(f"the CRM differs after apply: mops {mops['applied_state']} vs floor "
+                        f"{floor['applied_state']}")
+    undo_m = {k: v for k, v in mops["rollback_summary"].items() if v}
+    undo_f = {k: v for k, v in floor["rollback_summary"].items() if v}
+    if undo_m != undo_f:
+        problems.append(f"rollback plans differ: mops {undo_m} vs floor {undo_f}")
+    if not mops["ledger"]["ok"]:
+        problems.append(f"the ledger does not verify: {mops['ledger']['problems']}")
+    return problems
+
+
+def main() -> int:
+    """Command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--batch-size", type=int, default=1000,
+                        help="mops batch size (MOPS_BATCH_SIZE; default 1000)")
+    parser.add_argument("--data", type=Path, default=DATA, help="where data sets are kept")
+    parser.add_argument("--work", type=Path, default=DATA / "work",
+                        help="scratch space for the runs (emptied per side)")
+    parser.add_argument("--write-docs", action="store_true",
+                        help=f"append the results to {report.DOCS.relative_to(ROOT)}")
+    args = parser.parse_args()
+    command = shlex.join(["python", "bench/upload_bench.py", *sys.argv[1:]])
+
+    info = report.machine()  # before the run: the code the children import is this commit
+    data, manifest = ensure_data(args.rows, args.seed, args.data)
+    args.work.mkdir(parents=True, exist_ok=True)
+    mops = run_side("bench.mops_side", data, args.work, ["--batch-size", str(args.batch_size)])
+    floor = run_side("bench.floor", data, args.work, [])
+
+    problems = checks(manifest, mops, floor)
+    m, f = report.Side("mops", mops), report.Side("floor", floor)
+    table = report.rows(m, f, args.rows)
+    print(f"\n{args.rows:,} rows, seed {args.seed}\n")
+    print(report.console_table(table))
+    print(f"\nend to end: mops {m.seconds():.1f} s, floor {f.seconds():.1f} s, ratio "
+          f"{m.seconds() / f.seconds():.1f}x; peak RSS mops {m.peak():,.0f} MiB, floor "
+          f"{f.peak():,.0f} MiB (whole process, with set-up and checks: mops "
+          f"{mops['max_rss_mb']:,.0f}, floor {floor['max_rss_mb']:,.0f})")
+    print(f"ledger: {mops['ledger']['entries']:,} entries verified in "
+          f"{mops['verify_seconds']:.1f} s; store {mops['store_mb']:,.0f} MB")
+    print("checks: " + ("all passed" if not problems else "\n  ".join(["FAILED", *problems])))
+    info["commit_after"] = report.machine()["commit"]
+    if info["commit_after"] != info["commit"]:
+        print(f"note: the tree moved from {info['commit']} to {info['commit_after']} "
+              "during the run")
+    if args.write_docs:
+        section = report.doc_section(args.rows, command, info, table, m, f, manifest,
+                                     problems)
+        report.append_docs(section)
+        print(f"appended to {report.DOCS}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
