@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -81,14 +81,22 @@ def batch_digest(changes: list[Change]) -> str:
     return h.hexdigest()
 
 
-def plan_digest(job: int, kind: str, batches: list[BatchHeader], rejects_digest: str) -> str:
-    """sha256 binding the job, its batches in execution order and its rejects."""
+def plan_digest(job: int, kind: str, batches: list[BatchHeader], rejects_digest: str,
+                scope: dict[str, Any] | None = None) -> str:
+    """sha256 binding the job, its scope (target, parameters), its batches in execution
+    order and its rejects."""
     h = hashlib.sha256(DIGEST_VERSION)
-    h.update(canonical_json({"job": job, "kind": kind}) + b"\n")
+    h.update(canonical_json({"job": job, "kind": kind, "scope": scope or {}}) + b"\n")
     for header in sorted(batches, key=lambda b: (b.stage, b.batch)):
         h.update(canonical_json(header.model_dump()) + b"\n")
     h.update(rejects_digest.encode())
     return h.hexdigest()
+
+
+def bind(digest: str, requirement: dict[str, Any]) -> str:
+    """The digest people approve: the plan's, bound to what it needs to be approved, so
+    neither can be changed without changing the digest."""
+    return hashlib.sha256(digest.encode() + b"\n" + canonical_json(requirement)).hexdigest()
 
 
 @dataclass
@@ -99,6 +107,7 @@ class PlanBuilder:
     kind: str
     sink: PlanSink
     batch_size: int = 1000
+    scope: dict[str, Any] = field(default_factory=dict)   # target and parameters
     summary: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     _pending: dict[int, list[Change]] = field(default_factory=dict)
@@ -138,7 +147,7 @@ class PlanBuilder:
         for stage in sorted(self._pending):
             self._flush(stage)
         rejects_digest = self._rejects_hash.hexdigest()
-        digest = plan_digest(self.job, self.kind, self._batches, rejects_digest)
+        digest = plan_digest(self.job, self.kind, self._batches, rejects_digest, self.scope)
         batches = sorted(self._batches, key=lambda b: (b.stage, b.batch))
         return Plan(
             job=self.job, kind=self.kind, batches=batches, summary=dict(self.summary),

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
-from agents.plans import batch_digest, plan_digest
+from agents.plans import batch_digest, bind, plan_digest
 from approvals import schema as t
 from approvals.errors import ApprovalRefused, ExecutionRefused
 from approvals.plan_rows import PlanRows
@@ -118,6 +118,12 @@ class Gate:
         role = self._requirement(job).role
         return {a for a in actors if a != job.requested_by and self.policy.holds(a, role)}
 
+    def _policy_approved(self, job: Job, conn: Connection) -> bool:
+        query = select(t.decisions.c.actor).where(
+            t.decisions.c.job == job.job, t.decisions.c.verdict == "approve",
+            t.decisions.c.digest == job.digest, t.decisions.c.door == "policy")
+        return conn.execute(query).first() is not None
+
     def _requirement(self, job: Job) -> Requirement:
         if job.requirement is None:
             raise ExecutionRefused(f"job {job.job} has no plan yet")
@@ -127,9 +133,11 @@ class Gate:
         if job.state not in ("approved", "running"):
             raise ExecutionRefused(f"job {job.job} is {job.state}, not approved")
         requirement = self._requirement(job)
-        if requirement.auto:
-            return
         with self.store.engine.connect() as conn:
+            if requirement.auto:
+                if not self._policy_approved(job, conn):
+                    raise ExecutionRefused(f"job {job.job} has no approval on its current plan")
+                return
             approvers = self._approvers(job, conn)
         if len(approvers) < requirement.approvals:
             raise ExecutionRefused(
@@ -140,7 +148,9 @@ class Gate:
         if (job.job, job.digest) in self._verified:
             return
         headers = self.rows.headers(job.job)
-        digest = plan_digest(job.job, job.kind, headers, job.rejects_digest or "")
+        scope = {"target": job.target, "params": job.params}
+        digest = bind(plan_digest(job.job, job.kind, headers, job.rejects_digest or "", scope),
+                      self._requirement(job).model_dump())
         if job.digest is None or digest != job.digest:
             raise ExecutionRefused(f"job {job.job}: the stored plan differs from its digest")
         self._verified[(job.job, digest)] = {h.batch: h.digest for h in headers}

@@ -29,7 +29,7 @@ class Jobs:
     def request(self, request: JobRequest) -> Job:
         """Store and plan a job. Bad input leaves no job behind: the error is raised."""
         if isinstance(request.params, RollbackParams):
-            self._check_rollback(request.params.of_job)
+            self._check_rollback(request.params.of_job, request.target)
         job = self.rt.store.create_job(request)
         try:
             return self.runner.plan(job)
@@ -50,8 +50,12 @@ class Jobs:
         return self.request(JobRequest(params=RollbackParams(of_job=job), requested_by=actor,
                                        source=source, target=original.target))
 
-    def _check_rollback(self, of_job: int) -> None:
+    def _check_rollback(self, of_job: int, target: str) -> None:
         self.rt.kinds.get("rollback").check(of_job)  # type: ignore[attr-defined]
+        original = self.rt.store.get(of_job).target
+        if target != original:
+            raise NothingToRollBack(
+                f"job {of_job} wrote to {original!r}; its rollback cannot target {target!r}")
         for other in self.rt.store.jobs(kind="rollback"):
             if other.params.get("of_job") == of_job and other.state in (
                     "queued", "planning", "awaiting_approval", "approved", "running"):

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import func, insert, select
 
 from agents.kinds import PlanContext
-from agents.plans import PlanBuilder
+from agents.plans import PlanBuilder, bind
 from agents.requests import JobParams, ListUploadParams, RollbackParams
 from approvals import chain
 from approvals import schema as t
@@ -34,7 +34,8 @@ def plan_job(rt: Runtime, job_id: int) -> Job:
     """Plan a queued job; it ends awaiting approval, or approved when policy allows."""
     job = rt.store.get(job_id)
     rt.store.move(job_id, "planning", SYSTEM)
-    builder = PlanBuilder(job_id, job.kind, rt.rows, rt.batch_size)
+    builder = PlanBuilder(job_id, job.kind, rt.rows, rt.batch_size,
+                          scope={"target": job.target, "params": job.params})
     crm = rt.connect(job.target)
     try:
         rt.kinds.get(job.kind).plan(_params.validate_python(job.params),
@@ -47,6 +48,7 @@ def plan_job(rt: Runtime, job_id: int) -> Job:
     finally:
         crm.close()
     requirement = rt.policy.requirement(plan)
+    plan = plan.model_copy(update={"digest": bind(plan.digest, requirement.model_dump())})
     with rt.store.begin() as conn:
         rt.store.record_plan(plan, requirement.model_dump(), conn)
         if requirement.auto:

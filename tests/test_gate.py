@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from agents.requests import JobRequest, RollbackParams
 from approvals import schema as t
-from approvals.errors import ApprovalRefused, ExecutionRefused
+from approvals.errors import ApprovalRefused, ExecutionRefused, NothingToRollBack
 from approvals.policy import Policy, Rule
 from mops.app import App
 from tasks.lifecycle import start_job
@@ -101,3 +102,34 @@ def test_auto_approve_rule_for_small_plans(tmp_path: Path) -> None:
         assert app.store.get(job2).state == "awaiting_approval"
     finally:
         app.close()
+
+
+def test_requirement_edited_on_the_job_row_is_refused(app: App, tmp_path: Path) -> None:
+    job = upload(app, write_csv(tmp_path / "l.csv", LEADS))
+    with app.store.begin() as conn:          # no decision at all, but "auto" and "approved"
+        conn.execute(update(t.jobs).where(t.jobs.c.id == job).values(
+            state="approved", requirement={"auto": True, "approvals": 0, "role": None,
+                                           "rule": "forged"}))
+    with pytest.raises(ExecutionRefused):
+        app.jobs.runner.execute(job)
+    crm = crm_of(app)
+    assert snapshot(crm) == ([], [])
+    crm.close()
+
+
+def test_target_edited_after_approval_is_refused(app: App, tmp_path: Path) -> None:
+    job = upload(app, write_csv(tmp_path / "l.csv", LEADS))
+    with app.store.begin() as conn:
+        conn.execute(update(t.jobs).where(t.jobs.c.id == job).values(target="prod"))
+    app.runtime.gate.decide(job, "bob", "approve")
+    with pytest.raises(ExecutionRefused, match="stored plan differs"):
+        app.jobs.runner.execute(job)
+
+
+def test_a_rollback_must_target_what_the_job_wrote_to(app: App, tmp_path: Path) -> None:
+    job = upload(app, write_csv(tmp_path / "l.csv", LEADS))
+    app.jobs.decide(job, "bob", "approve")
+    request = JobRequest(params=RollbackParams(of_job=job), requested_by="alice",
+                         target="prod")
+    with pytest.raises(NothingToRollBack, match="cannot target 'prod'"):
+        app.jobs.request(request)
