@@ -93,9 +93,22 @@ def _write(crm: CRM, to_write: list[tuple[int, Change]]) -> list[tuple[int, Stat
     try:
         results = apply(crm, [c for _, c in to_write])
     except SystemFault as exc:
-        return [(seq, "failed", f"{type(exc).__name__}: {exc}") for seq, _ in to_write]
+        return _settle_after_fault(crm, to_write, f"{type(exc).__name__}: {exc}")
     return [(seq, "applied" if r.ok else "failed", r.error)
             for (seq, _), r in zip(to_write, results, strict=True)]
+
+
+def _settle_after_fault(crm: CRM, to_write: list[tuple[int, Change]],
+                        error: str) -> list[tuple[int, Status, str | None]]:
+    """Some writes may have been made before the system failed: read the records again and
+    log what they hold. If they cannot be read, the entries stay `intended` (the error
+    propagates) and the next run of the batch settles them."""
+    now = observe(crm, [c for _, c in to_write])
+    outcomes: list[tuple[int, Status, str | None]] = []
+    for (seq, change), current in zip(to_write, now, strict=True):
+        done = settle(change, current) == "done"
+        outcomes.append((seq, "applied", None) if done else (seq, "failed", error))
+    return outcomes
 
 
 def _sealed(store: Store, job: int, batch: int) -> BatchResult | None:

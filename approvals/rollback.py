@@ -20,6 +20,7 @@ from approvals.errors import NothingToRollBack
 from approvals.store import Store
 from tools.apply import observe
 from tools.changes import MEMBER_IN, Change, FieldValues
+from tools.records import Record
 
 ROLLBACKABLE = ("succeeded", "partially_failed", "failed")
 # Stages undo in the reverse order of the upload: memberships, then contacts, then lists.
@@ -49,8 +50,14 @@ class RollbackKind:
         position, lists, removing = 0, [], Counter[str]()
         for chunk in _chunks(applied, 1000):
             inverses = [inverse(e.change, e.change.before) for e in chunk]
+            records = ctx.crm.read_contacts(
+                [i.key for i in inverses if i.op == "delete" and i.object == "contact"])
             for inv, now in zip(inverses, observe(ctx.crm, inverses), strict=True):
                 position += 1
+                added = _filled_since(inv, records)
+                if added:
+                    _conflict(ctx, params.of_job, position, inv, now, added)
+                    continue
                 if inv.object == "list":          # decided last: see _delete_lists
                     lists.append((position, inv, now))
                     continue
@@ -77,6 +84,17 @@ def inverse(change: Change, before: FieldValues | None) -> Change:
                       list_name=change.list_name, after=dict(MEMBER_IN), reason=reason)
     return Change(op="update", object=change.object, key=change.key, before=change.after,
                   after={f: (before or {}).get(f) for f in change.after or {}}, reason=reason)
+
+
+def _filled_since(inv: Change, records: dict[str, Record]) -> list[str]:
+    """Undoing a create deletes the whole record: the fields someone filled in after the job
+    (which would be lost with it) make it a conflict."""
+    if inv.op != "delete" or inv.object != "contact":
+        return []
+    record = records.get(inv.key)
+    if record is None:
+        return []
+    return sorted(f for f, v in record.fields.items() if v and f not in (inv.before or {}))
 
 
 def _delete_lists(ctx: PlanContext, of_job: int,

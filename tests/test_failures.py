@@ -9,8 +9,8 @@ from approvals import chain, ledger
 from mops.app import App
 from tests.helpers import crm_of, snapshot, upload, write_csv
 from tools.crm import CRM
-from tools.records import WriteResult
-from tools.retry import RetryPolicy, Transient
+from tools.records import Record, WriteResult
+from tools.retry import RetriesExhausted, RetryPolicy, Transient
 
 LEADS = "email\n" + "".join(f"f{i}@example.com\n" for i in range(5))
 
@@ -63,4 +63,37 @@ def test_exhausted_retries_fail_those_changes_and_keep_the_rest(app: App,
     assert undo.summary.get("delete") == 5 and undo.summary.get("remove_member") is None
     app.jobs.decide(undo.job, "bob", "approve")
     assert snapshot(crm) == before
+    crm.close()
+
+
+class UpdatesDown:
+    """A CRM whose update endpoint fails after creates in the same batch went through."""
+
+    def __init__(self, inner: CRM) -> None:
+        self.inner = inner
+
+    def update_contacts(self, updates):  # type: ignore[no-untyped-def]
+        raise RetriesExhausted(3, Transient("503 from the update endpoint"), "")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_a_fault_mid_batch_logs_what_was_written_as_applied(app: App, tmp_path: Path) -> None:
+    crm = crm_of(app)
+    crm.create_contacts([Record(key="old@example.com", fields={"firstname": "Old"})])
+    before = snapshot(crm)
+    connect = app.runtime.connect
+    app.runtime.connect = lambda name: UpdatesDown(connect(name))  # type: ignore[assignment,return-value]
+    job = upload(app, write_csv(tmp_path / "l.csv",
+                                "email,firstname\nnew@example.com,New\nold@example.com,Ny\n"))
+    assert app.jobs.decide(job, "bob", "approve").state == "partially_failed"
+    status = {(e.change.op, e.change.key): e.status for e in ledger.entries(app.store, job)
+              if e.change.object == "contact"}
+    assert status == {("create", "new@example.com"): "applied",     # it was written
+                      ("update", "old@example.com"): "failed"}
+    app.runtime.connect = connect
+    undo = app.jobs.rollback(job, "alice")
+    app.jobs.decide(undo.job, "bob", "approve")
+    assert snapshot(crm) == before                                   # the create is undone
     crm.close()

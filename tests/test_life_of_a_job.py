@@ -128,3 +128,18 @@ def test_rollback_keeps_a_created_list_that_others_joined(seeded: App, tmp_path:
     assert crm.list_exists("Expo")
     assert list(crm.iter_memberships()) == [("Expo", "later@example.com")]
     crm.close()
+
+
+def test_rollback_keeps_a_created_contact_that_others_filled_in(seeded: App,
+                                                                tmp_path: Path) -> None:
+    job = upload(seeded, write_csv(tmp_path / "leads.csv", LEADS))
+    seeded.jobs.decide(job, "bob", "approve")
+    crm = crm_of(seeded)
+    crm.update_contacts([("new@example.com", {"company": "Acme", "jobtitle": "CMO"})])
+    undo = seeded.jobs.rollback(job, "alice")
+    [conflict] = [r for r in seeded.runtime.rows.rejects(undo.job) if r["kind"] == "conflict"]
+    assert "new@example.com" in conflict["reason"] and conflict["field"] == "company,jobtitle"
+    seeded.jobs.decide(undo.job, "bob", "approve")
+    kept = crm.read_contacts(["new@example.com"])["new@example.com"].fields
+    assert kept["company"] == "Acme" and kept["firstname"] == "New"   # nothing lost
+    crm.close()
