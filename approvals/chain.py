@@ -28,14 +28,26 @@ def link(prev: str, payload: object) -> str:
     return hashlib.sha256(prev.encode() + b"\n" + canonical_json(payload)).hexdigest()
 
 
+class LeaseLost(Exception):
+    """The batch was sealed by another run, or its lease passed to another worker."""
+
+
 def seal_batch(conn: Connection, job: int, batch: int,
                outcomes: dict[int, tuple[ledger.Status, str | None]],
-               rows: list[dict[str, Any]] | None = None) -> str:
+               rows: list[dict[str, Any]] | None = None, token: str | None = None) -> str:
     """Settle a finished batch's entries with their outcomes and chain them, in one pass.
 
     Each entry is updated once: its final status, error, time, and its place in the chain.
     `rows` are the batch's entries as just written, in seq order; None reads them back.
+    With `token`, only the holder of the batch's current lease may seal it (`LeaseLost`).
     """
+    fence = [t.batches.c.state != "sealed"]
+    if token is not None:
+        fence.append(t.batches.c.lease_token == token)
+    taken = conn.execute(update(t.batches).where(
+        t.batches.c.job == job, t.batches.c.batch == batch, *fence).values(state="sealing"))
+    if taken.rowcount != 1:        # checked first: nothing below runs for a stale worker
+        raise LeaseLost(f"job {job} batch {batch} was sealed or taken over by another run")
     prev, updates, applied, failed, at = GENESIS, [], 0, 0, ledger.stamp()
     for row in ledger.rows(conn, job, batch) if rows is None else rows:
         if row["status"] == "intended" and row["seq"] in outcomes:

@@ -48,17 +48,29 @@ def execute_batch(store: Store, gate: Gate, crm: CRM, job: Job, batch: int,
     if sealed is not None:
         return sealed
     changes = gate.authorize_batch(job, batch)
-    if not leases.claim_batch(store, job.job, batch, lease):
+    token = leases.claim_batch(store, job.job, batch, lease)
+    if token is None:
         raise BatchBusy(f"job {job.job} batch {batch} is being run by another worker")
-    done = ledger.statuses(store, job.job, batch)
+    try:
+        return _run(store, crm, job.job, batch, changes, token)
+    except BaseException:
+        leases.release(store, job.job, batch)   # stopped (Ctrl-C, an error): free it now
+        raise
+
+
+def _run(store: Store, crm: CRM, job: int, batch: int, changes: list[Change],
+         token: str) -> BatchResult:
+    done = ledger.statuses(store, job, batch)
     todo = [(seq, c) for seq, c in enumerate(changes) if done.get(seq, "intended") == "intended"]
-    rows, outcomes, to_write = _write_ahead(store, crm, job.job, batch, todo, done)
+    rows, outcomes, to_write = _write_ahead(store, crm, job, batch, todo, done)
+    if not leases.holds(store, job, batch, token):   # overran the lease: another run has it
+        raise chain.LeaseLost(f"job {job} batch {batch}: lease lost before writing")
     outcomes += _write(crm, to_write)
     with store.begin() as conn:
         # On a first run every entry was written just now: seal from memory, not a re-read.
-        chain.seal_batch(conn, job.job, batch, {s: (st, e) for s, st, e in outcomes},
-                         rows=None if done else rows)
-    return _sealed(store, job.job, batch) or BatchResult(batch, 0, 0)
+        chain.seal_batch(conn, job, batch, {s: (st, e) for s, st, e in outcomes},
+                         rows=None if done else rows, token=token)
+    return _sealed(store, job, batch) or BatchResult(batch, 0, 0)
 
 
 def _write_ahead(store: Store, crm: CRM, job: int, batch: int, todo: list[tuple[int, Change]],

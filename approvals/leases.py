@@ -9,12 +9,13 @@ to the end exactly once in effect, however often its message arrives.
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 
 from approvals import schema as t
-from approvals.store import Store, now
+from approvals.store import Store, aware, now
 
 B = t.batches
 
@@ -35,15 +36,32 @@ def claim_stage(store: Store, job: int, stage: int) -> list[int]:
         return sorted(int(b) for b in conn.execute(stmt).scalars())
 
 
-def claim_batch(store: Store, job: int, batch: int, lease: float) -> bool:
-    """Take the lease on an unsealed batch; False if another worker holds a live lease."""
-    at = now()
+def claim_batch(store: Store, job: int, batch: int, lease: float) -> str | None:
+    """Take the lease on an unsealed batch and return its token; None if another worker
+    holds a live lease. Only the holder of the current token can seal the batch."""
+    at, token = now(), uuid.uuid4().hex
     stmt = (update(B).where(
         B.c.job == job, B.c.batch == batch, B.c.state != "sealed",
         or_(B.c.lease_until.is_(None), B.c.lease_until < at),
-    ).values(lease_until=at + timedelta(seconds=lease)))
+    ).values(lease_until=at + timedelta(seconds=lease), lease_token=token))
     with store.begin() as conn:
-        return conn.execute(stmt).rowcount == 1
+        return token if conn.execute(stmt).rowcount == 1 else None
+
+
+def holds(store: Store, job: int, batch: int, token: str) -> bool:
+    """Whether the lease with `token` is still the batch's, and still live."""
+    query = select(B.c.lease_token, B.c.lease_until).where(B.c.job == job, B.c.batch == batch)
+    with store.engine.connect() as conn:
+        row = conn.execute(query).first()
+    return row is not None and row.lease_token == token and (
+        row.lease_until is None or aware(row.lease_until) >= now())
+
+
+def release(store: Store, job: int, batch: int) -> None:
+    """Give up a batch's lease (its run stopped), so another run may take it at once."""
+    with store.begin() as conn:
+        conn.execute(update(B).where(B.c.job == job, B.c.batch == batch)
+                     .values(lease_until=None))
 
 
 def stalled(store: Store, older_than: float) -> list[tuple[int, int]]:

@@ -64,6 +64,7 @@ batches = Table(
     Column("head", String(64)),       # hash of the batch's last ledger entry, once sealed
     Column("dispatched_at", DateTime(timezone=True)),  # when its task was last sent
     Column("lease_until", DateTime(timezone=True)),    # a worker is running it until then
+    Column("lease_token", String(32)),                 # whose lease: only it may seal
 )
 
 changes = Table(

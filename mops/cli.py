@@ -11,11 +11,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import kombu.exceptions
+import pydantic
+import redis.exceptions
+import sqlalchemy.exc
 import typer
 
 from agents.kinds import UnknownKind
 from agents.requests import JobRequest, ListUploadParams
 from approvals.errors import ApprovalsError
+from approvals.states import STATES
 from mops import output
 from mops.app import App, UnknownTarget, build
 from mops.crm_commands import crm_cli, sandbox_cli
@@ -47,15 +52,22 @@ Wait = Annotated[bool, typer.Option(
     "--wait", help="With a broker: wait until the work is done (else return once queued).")]
 
 USER_ERRORS = (ToolError, ApprovalsError, PlanningFailed, UnknownTarget, UnknownKind)
+# The store, the broker or a target not answering: one line, not a traceback.
+UNREACHABLE = (sqlalchemy.exc.OperationalError, kombu.exceptions.OperationalError,
+               redis.exceptions.ConnectionError)
 
 
 @contextmanager
 def opened(show_progress: bool = False) -> Iterator[App]:
-    """The app, closed afterwards; a request that fails exits 1 with its message.
+    """The app, closed afterwards; a request that fails exits 1 with a one-line message.
 
     With `show_progress`, a job run in this process draws a progress bar on stderr.
     """
-    app = build()
+    try:
+        app = build()
+    except UNREACHABLE as exc:
+        output.fail(f"cannot reach the job store: {_first_line(exc)}")
+        raise
     try:
         if show_progress:
             with output.progress_bar() as advance:
@@ -65,23 +77,37 @@ def opened(show_progress: bool = False) -> Iterator[App]:
             yield app
     except USER_ERRORS as exc:
         output.fail(str(exc))
+    except pydantic.ValidationError as exc:
+        output.fail("invalid request: " + "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), code=2)
+    except UNREACHABLE as exc:
+        output.fail(f"cannot reach a service mops needs: {_first_line(exc)}")
     finally:
         app.close()
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def report(app: App, job: int, as_json: bool, limit: int = 20, wait: bool = False) -> None:
     """Print a job (after waiting for the queue, if asked): JSON for scripts, a summary for
-    people. A job that failed on a worker makes the command fail with its error."""
+    people. A job that ended failed or partially failed makes the command exit 1."""
     if wait and app.queued:
-        done = wait_for(app, job, show=not as_json)
-        if done.state == "failed" and done.error:
-            output.fail(f"job {job} failed: {done.error}")
-    view = job_view(app.store, app.runtime.gate, app.store.get(job), None if as_json else limit)
+        wait_for(app, job, show=not as_json)
+    current = app.store.get(job)
+    view = job_view(app.store, app.runtime.gate, current, None if as_json else limit)
     if as_json:
         output.print_json(view)
-        return
-    output.job_panel(view)
-    output.rejects_table(view["rejects"], app.runtime.rows.count_rejects(job))
+    else:
+        output.job_panel(view)
+        output.rejects_table(view["rejects"], app.runtime.rows.count_rejects(job))
+    if current.state in ("failed", "partially_failed"):
+        p = view["progress"]
+        output.fail(f"job {job} {current.state.replace('_', ' ')}: {p['failed']} of "
+                    f"{p['total']} changes failed" + (f" ({current.error})" if current.error
+                                                       else "") + f"; see mops log {job}")
 
 
 @cli.command()
@@ -113,13 +139,17 @@ def upload(
 
 @cli.command()
 def jobs(
-    state: Annotated[str | None, typer.Option(help="Only jobs in this state.")] = None,
+    state: Annotated[str | None, typer.Option(
+        help=f"Only jobs in this state ({', '.join(STATES)}).")] = None,
     as_json: Json = False,
 ) -> None:
     """List jobs, newest first, with their state and progress.
 
     Example: mops jobs --state awaiting_approval
     """
+    if state is not None and state not in STATES:
+        raise typer.BadParameter(f"no state {state!r}; states: {', '.join(STATES)}",
+                                 param_hint="--state")
     with opened() as app:
         views = [job_view(app.store, app.runtime.gate, j, rejects=0)
                  for j in app.store.jobs(state=state)]
@@ -131,7 +161,8 @@ def jobs(
 @cli.command()
 def show(
     job: JobId, as_json: Json = False,
-    limit: Annotated[int, typer.Option(help="How many changes and rejects to show.")] = 20,
+    limit: Annotated[int, typer.Option(min=0, help="How many changes and rejects to show.")]
+    = 20,
 ) -> None:
     """Show a job's plan: summary, the changes (before → after) and the rejects.
 
@@ -186,6 +217,17 @@ def rollback(job: JobId, user: AsUser = None, as_json: Json = False,
     with opened() as app:
         planned = app.jobs.rollback(job, app.settings.actor(user))
         report(app, planned.job, as_json, wait=wait)
+
+
+@cli.command()
+def resume(job: JobId, as_json: Json = False, wait: Wait = False) -> None:
+    """Run an approved or interrupted job again; batches already done are skipped.
+
+    Example: mops resume 3   (after a crash or Ctrl-C during mops approve)
+    """
+    with opened(show_progress=not as_json) as app:
+        app.jobs.resume(job)
+        report(app, job, as_json, wait=wait)
 
 
 @cli.command()

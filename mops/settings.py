@@ -85,7 +85,8 @@ class Settings(BaseSettings):
 
     def actor(self, given: str | None) -> str:
         """Who is acting: `--as`, else `MOPS_USER`, else the login name."""
-        return given or self.user or getpass.getuser()
+        # One spelling per person: "Alice" and "alice " are the same approver.
+        return (given or self.user or getpass.getuser()).strip().lower()
 
 
 def config_file() -> Path | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from approvals.errors import ExecutionRefused
 from approvals.store import Job
-from tasks.lifecycle import finish_job, plan_job, run_batch, start_job
+from tasks.lifecycle import finish_job, halt_job, plan_job, run_batch, start_job
 from tasks.runtime import Runtime
 
 # Called after each batch with (job, changes done, changes in the plan).
@@ -36,6 +37,9 @@ class InProcessRunner:
                     done += result.applied + result.failed
                     if self.progress:
                         self.progress(job, done, total)
+        except ExecutionRefused as refused:
+            halt_job(self.rt, job, str(refused))
+            raise
         finally:
             crm.close()
         return finish_job(self.rt, job)

@@ -8,7 +8,6 @@ from agents.requests import JobRequest, RollbackParams, Source
 from approvals.errors import NothingToRollBack
 from approvals.gate import Verdict
 from approvals.store import Job
-from tasks.lifecycle import PlanningFailed
 from tasks.runtime import Runtime
 
 
@@ -33,9 +32,13 @@ class Jobs:
         job = self.rt.store.create_job(request)
         try:
             return self.runner.plan(job)
-        except PlanningFailed:
+        except Exception:          # bad input, or the queue unreachable: no job is left
             self.rt.store.forget(job)
             raise
+
+    def resume(self, job: int) -> Job:
+        """Run an approved or interrupted job again; batches already done are skipped."""
+        return self.runner.execute(job)
 
     def decide(self, job: int, actor: str, verdict: Verdict, *, digest: str | None = None,
                comment: str | None = None, door: str = "cli") -> Job:

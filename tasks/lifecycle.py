@@ -41,10 +41,12 @@ def plan_job(rt: Runtime, job_id: int) -> Job:
         rt.kinds.get(job.kind).plan(_params.validate_python(job.params),
                                     PlanContext(job_id, crm, builder))
         plan = builder.finish()
-    except (InputError, ApprovalsError) as exc:
+    except Exception as exc:  # bad input, or the CRM failing: the job fails, nothing is kept
+        message = str(exc) if isinstance(exc, InputError | ApprovalsError) else (
+            f"{type(exc).__name__}: {exc}")
         _drop_plan(rt, job_id)
-        rt.store.move(job_id, "failed", SYSTEM, "planning failed", error=str(exc))
-        raise PlanningFailed(str(exc)) from exc
+        rt.store.move(job_id, "failed", SYSTEM, "planning failed", error=message)
+        raise PlanningFailed(message) from exc
     finally:
         crm.close()
     requirement = rt.policy.requirement(plan)
@@ -89,6 +91,7 @@ def run_batch(rt: Runtime, job_id: int, batch: int, lease: float = 600.0,
 
 def finish_job(rt: Runtime, job_id: int) -> Job:
     """Seal the job's ledger and set its final state from its batches' outcomes."""
+    job = rt.store.get(job_id)
     with rt.store.begin() as conn:
         applied, failed, pending = conn.execute(select(
             func.coalesce(func.sum(t.batches.c.applied), 0),
@@ -101,11 +104,18 @@ def finish_job(rt: Runtime, job_id: int) -> Job:
         state: State = "succeeded" if not failed else ("failed" if not applied else
                                                 "partially_failed")
         rt.store.move(job_id, state, SYSTEM, f"{applied} applied, {failed} failed", conn)
-    job = rt.store.get(job_id)
-    if job.kind == "rollback" and state == "succeeded":
-        original = int(job.params["of_job"])
-        rt.store.move(original, "rolled_back", job.requested_by, f"undone by job {job_id}")
-    return job
+        if job.kind == "rollback" and state == "succeeded":   # in the same transaction
+            original = int(job.params["of_job"])
+            rt.store.move(original, "rolled_back", job.requested_by,
+                          f"undone by job {job_id}", conn)
+    return rt.store.get(job_id)
+
+
+def halt_job(rt: Runtime, job_id: int, reason: str) -> None:
+    """Stop a running job the gate no longer lets write: it ends `failed` with the reason,
+    so what it did write can be rolled back."""
+    if rt.store.get(job_id).state == "running":
+        rt.store.move(job_id, "failed", SYSTEM, "stopped by the gate", error=reason)
 
 
 def _drop_plan(rt: Runtime, job_id: int) -> None:

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from approvals import leases
-from approvals.errors import ApprovalsError
+from approvals.errors import ApprovalsError, ExecutionRefused
 from approvals.execute import BatchBusy
 from approvals.store import now
-from tasks.lifecycle import PlanningFailed, finish_job, plan_job, run_batch, start_job
+from tasks.lifecycle import PlanningFailed, finish_job, halt_job, plan_job, run_batch, start_job
 from tasks.runtime import Runtime
 
 log = logging.getLogger("mops.tasks")
@@ -47,6 +47,10 @@ class Steps:
             run_batch(self.rt, job, batch, self.lease)
         except BatchBusy as exc:
             log.info("%s", exc)
+            return
+        except ExecutionRefused as refused:
+            log.warning("%s", refused)
+            halt_job(self.rt, job, str(refused))
             return
         self.advance(job)
 

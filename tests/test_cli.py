@@ -79,9 +79,18 @@ def test_errors_and_usage(mops, tmp_path: Path) -> None:  # type: ignore[no-unty
     assert "missing.csv" in mops("upload", "missing.csv", "--list", "X", code=1)
     mops("upload", "x.csv", code=2)                       # --list is required
     mops("frobnicate", code=2)
+    mops("jobs", "--state", "bogus", code=2)
+    mops("show", "1", "--limit", "-1", code=2)
     (tmp_path / "leads.csv").write_text(LEADS, encoding="utf-8")
     assert "no CRM target named 'nope'" in mops("upload", "leads.csv", "--list", "X",
                                                 "--target", "nope", code=1)
+    assert "invalid request" in mops("upload", "leads.csv", "--list", "", code=2)
+
+
+def test_unreachable_store_is_one_line(mops, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MOPS_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    err = mops("jobs", code=1)
+    assert "cannot reach the job store" in err and len(err.strip().splitlines()) == 1
 
 
 def test_mops_user_names_the_actor(mops, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 
 from approvals import chain, leases, ledger
 from approvals import schema as t
+from approvals.errors import ExecutionRefused
 from approvals.execute import BatchBusy, execute_batch
 from mops.app import App
 from tasks.lifecycle import finish_job, run_batch, start_job
@@ -76,7 +77,7 @@ def test_an_interrupted_batch_is_settled_and_applied_once(small_batches: App,
     crm = crm_of(app)
     with pytest.raises(KeyboardInterrupt):
         execute_batch(app.store, app.runtime.gate, CrashingCRM(crm, 4),  # type: ignore[arg-type]
-                      app.store.get(job), first, lease=0)   # as if its lease had run out
+                      app.store.get(job), first)   # the interrupted run frees its lease
     statuses = ledger.statuses(app.store, job, first)
     assert set(statuses.values()) == {"intended"} and len(statuses) == 10  # before-images first
     for stage in stages:
@@ -145,3 +146,57 @@ def test_a_leased_batch_is_not_run_by_a_second_worker(small_batches: App,
     with pytest.raises(BatchBusy):
         run_batch(app.runtime, job, batch)
     assert ledger.statuses(app.store, job, batch) == {}            # nothing was done twice
+
+
+def test_an_interrupted_in_process_run_is_resumed(small_batches: App, tmp_path: Path) -> None:
+    app = small_batches
+    job = upload(app, write_csv(tmp_path / "l.csv", LEADS))
+    connect = app.runtime.connect
+    app.runtime.connect = lambda name: CrashingCRM(connect(name), 4)  # type: ignore[assignment,return-value]
+    with pytest.raises(KeyboardInterrupt):                 # Ctrl-C during mops approve
+        app.jobs.decide(job, "bob", "approve")
+    assert app.store.get(job).state == "running"
+    app.runtime.connect = connect
+    assert app.jobs.resume(job).state == "succeeded"
+    crm = crm_of(app)
+    contacts, members = snapshot(crm)
+    assert len(contacts) == 25 and len(members) == 25
+    crm.close()
+
+
+def test_the_gate_halts_a_running_job_whose_plan_changed(small_batches: App,
+                                                         tmp_path: Path) -> None:
+    app = small_batches
+    job = _approved(app, tmp_path)
+    stages = start_job(app.runtime, job)
+    run_batch(app.runtime, job, stages[0][0])
+    with app.store.begin() as conn:                        # tampered with mid-run
+        conn.execute(update(t.changes).where(t.changes.c.job == job,
+                                             t.changes.c.batch == stages[1][1])
+                     .values(after={"firstname": "Mallory"}))
+    with pytest.raises(ExecutionRefused):
+        app.jobs.resume(job)
+    halted = app.store.get(job)
+    assert halted.state == "failed" and "differ from the approved plan" in (halted.error or "")
+    undo = app.jobs.rollback(job, "alice")                 # what it wrote can be undone
+    app.jobs.decide(undo.job, "bob", "approve")
+    crm = crm_of(app)
+    assert snapshot(crm) == ([], [])
+    crm.close()
+
+
+def test_a_worker_past_its_lease_cannot_seal_over_another(small_batches: App,
+                                                           tmp_path: Path) -> None:
+    app = small_batches
+    job = _approved(app, tmp_path)
+    stages = start_job(app.runtime, job)
+    batch = stages[0][0]
+    stale = leases.claim_batch(app.store, job, batch, lease=0)   # A: its lease runs out
+    assert stale is not None
+    run_batch(app.runtime, job, batch)                          # B takes over and seals
+    sealed = list(ledger.entries(app.store, job, batch))
+    with app.store.begin() as conn, pytest.raises(chain.LeaseLost):
+        chain.seal_batch(conn, job, batch, {0: ("failed", "contact already exists")},
+                         token=stale)                           # A, late, tries to seal
+    assert list(ledger.entries(app.store, job, batch)) == sealed
+    assert chain.verify(app.store, job).ok
