@@ -76,10 +76,12 @@ def seal_batch(conn: Connection, job: int, batch: int,
 def job_head(conn: Connection, job: int) -> str:
     """The chain of a job's batch heads, in execution order."""
     head = GENESIS
-    query = select(t.batches.c.batch, t.batches.c.head).where(t.batches.c.job == job).order_by(
-        t.batches.c.stage, t.batches.c.batch)
+    b = t.batches.c
+    query = select(b.batch, b.head, b.size, b.applied, b.failed).where(b.job == job).order_by(
+        b.stage, b.batch)
     for row in conn.execute(query):
-        head = link(head, {"batch": row.batch, "head": row.head})
+        head = link(head, {"batch": row.batch, "head": row.head, "size": row.size,
+                           "applied": row.applied, "failed": row.failed})
     return head
 
 
@@ -102,6 +104,7 @@ class Verification:
     entries: int = 0
     batches: int = 0
     jobs: int = 0
+    head: str = GENESIS        # the last seal's hash: record it elsewhere to anchor the chain
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -114,14 +117,32 @@ def verify(store: Store, job: int | None = None) -> Verification:
     """Recompute the chain of every sealed batch and job (or of one job)."""
     result = Verification()
     with store.engine.connect() as conn:
-        query = select(t.batches).where(t.batches.c.state == "sealed").order_by(
+        # Every batch that is sealed, and every batch of a sealed job whatever its state says.
+        sealed_jobs = select(t.seals.c.job)
+        query = select(t.batches).where(
+            (t.batches.c.state == "sealed") | t.batches.c.job.in_(sealed_jobs)).order_by(
             t.batches.c.job, t.batches.c.stage, t.batches.c.batch)
         if job is not None:
             query = query.where(t.batches.c.job == job)
         for b in conn.execute(query).all():
+            if b.state != "sealed":
+                result.problems.append(f"job {b.job} batch {b.batch}: the job is sealed but "
+                                       f"the batch says {b.state}")
             _verify_batch(conn, b.job, b.batch, b.head, b.size, result)
+        _verify_orphans(conn, job, result)
         _verify_seals(conn, job, result)
     return result
+
+
+def _verify_orphans(conn: Connection, job: int | None, result: Verification) -> None:
+    """Ledger entries of no batch are outside every chain: they must not exist."""
+    owned = select(t.batches.c.job).where(t.batches.c.job == t.ledger.c.job,
+                                         t.batches.c.batch == t.ledger.c.batch).exists()
+    query = select(t.ledger.c.job, t.ledger.c.batch).where(~owned).distinct()
+    if job is not None:
+        query = query.where(t.ledger.c.job == job)
+    for row in conn.execute(query):
+        result.problems.append(f"job {row.job} batch {row.batch}: ledger entries of no batch")
 
 
 def _verify_batch(conn: Connection, job: int, batch: int, head: str, size: int,
@@ -155,3 +176,4 @@ def _verify_seals(conn: Connection, job: int | None, result: Verification) -> No
                 result.problems.append(f"job {s.job}: its batches do not match its seal")
             result.jobs += 1
         prev = s.hash
+    result.head = prev

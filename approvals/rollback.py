@@ -15,7 +15,7 @@ from itertools import islice
 from agents.kinds import PlanContext
 from agents.plans import Reject
 from agents.requests import RollbackParams
-from approvals import ledger
+from approvals import chain, ledger
 from approvals.errors import NothingToRollBack
 from approvals.store import Store
 from tools.apply import observe
@@ -45,6 +45,10 @@ class RollbackKind:
     def plan(self, params: RollbackParams, ctx: PlanContext) -> None:
         """Propose the inverse of every applied change of `params.of_job`."""
         self.check(params.of_job)
+        verified = chain.verify(self.store, params.of_job)
+        if not verified.ok:   # a rollback planned from a forged log could delete anything
+            raise NothingToRollBack(f"job {params.of_job}'s ledger fails verification: "
+                                    + "; ".join(verified.problems[:3]))
         applied = (e for e in ledger.entries(self.store, params.of_job)
                    if e.status == "applied")
         position, lists, removing = 0, [], Counter[str]()

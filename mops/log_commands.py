@@ -59,12 +59,13 @@ def _events(app: Any, job: int | None) -> list[dict[str, Any]]:
 def _verify(app: Any, job: int | None, as_json: bool) -> None:
     result = chain.verify(app.store, job)
     summary = {"ok": result.ok, "entries": result.entries, "batches": result.batches,
-               "jobs": result.jobs, "problems": result.problems}
+               "jobs": result.jobs, "head": result.head, "problems": result.problems}
     if as_json:
         output.print_json(summary)
     elif result.ok:
         output.out.print(f"ledger ok: {result.entries} entries in {result.batches} batches "
-                         f"of {result.jobs} sealed jobs verified")
+                         f"of {result.jobs} sealed jobs verified; chain head {result.head} "
+                         "(keep it elsewhere: a later --verify against it shows truncation)")
     if not result.ok:
         output.fail("ledger tampered with: " + "; ".join(result.problems[:5]))
 

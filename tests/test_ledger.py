@@ -13,7 +13,7 @@ from approvals import schema as t
 from approvals.errors import ExecutionRefused
 from approvals.execute import BatchBusy, execute_batch
 from mops.app import App
-from tasks.lifecycle import finish_job, run_batch, start_job
+from tasks.lifecycle import PlanningFailed, finish_job, run_batch, start_job
 from tests.helpers import crm_of, make_app, snapshot, upload, write_csv
 from tools.crm import CRM
 
@@ -200,3 +200,28 @@ def test_a_worker_past_its_lease_cannot_seal_over_another(small_batches: App,
                          token=stale)                           # A, late, tries to seal
     assert list(ledger.entries(app.store, job, batch)) == sealed
     assert chain.verify(app.store, job).ok
+
+
+def test_chain_detects_an_unsealed_flag_and_orphan_entries(small_batches: App,
+                                                           tmp_path: Path) -> None:
+    job = _finished(small_batches, tmp_path)
+    with small_batches.store.begin() as conn:       # hide a batch from verification…
+        conn.execute(update(t.batches).where(t.batches.c.job == job, t.batches.c.batch == 2)
+                     .values(state="pending"))
+        conn.execute(update(t.ledger).where(t.ledger.c.job == job, t.ledger.c.batch == 2,
+                                            t.ledger.c.seq == 0).values(key="vip@victim.com"))
+        conn.execute(update(t.ledger).where(t.ledger.c.job == job, t.ledger.c.batch == 3)
+                     .values(batch=99))              # …and move entries out of any batch
+    problems = " ".join(chain.verify(small_batches.store).problems)
+    assert "batch 2: the job is sealed but the batch says pending" in problems
+    assert "batch 2 entry 0" in problems and "batch 99: ledger entries of no batch" in problems
+
+
+def test_no_rollback_is_planned_from_a_tampered_ledger(small_batches: App,
+                                                       tmp_path: Path) -> None:
+    job = _finished(small_batches, tmp_path)
+    with small_batches.store.begin() as conn:
+        conn.execute(update(t.ledger).where(t.ledger.c.job == job, t.ledger.c.batch == 2,
+                                            t.ledger.c.seq == 0).values(key="vip@victim.com"))
+    with pytest.raises(PlanningFailed, match="fails verification"):
+        small_batches.jobs.rollback(job, "alice")
