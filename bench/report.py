@@ -127,6 +127,7 @@ def doc_section(n: int, command: str, info: dict[str, str], table: list[list[str
     ratio = mops.seconds() / floor.seconds()
     after = info.get("commit_after", info["commit"])
     moved = f", `{after}` at the end" if after != info["commit"] else ""
+    cpus = len(os.sched_getaffinity(0))
     lines = [
         f"### {n:,} rows — {info['date']}",
         "",
@@ -144,6 +145,8 @@ def doc_section(n: int, command: str, info: dict[str, str], table: list[list[str
         f"**ratio {ratio:.1f}×** (target ≤ 2×); peak RSS mops {mops.peak():,.0f} MiB, floor "
         f"{floor.peak():,.0f} MiB (target < 1.5 GB)",
         f"- checks (plan counts, same CRM after apply, CRM restored, ledger verifies): {verdict}",
+        f"- load average during the run (the side itself is ~1 of the {cpus} CPUs; "
+        f"more means other work shared the machine): mops {_load(mops)}, floor {_load(floor)}",
         f"- mops store after the run: {mops.result.get('store_mb', 0):,.0f} MB; ledger "
         f"verification {mops.result.get('verify_seconds', 0):.1f} s (not in the table)",
         "",
@@ -151,6 +154,11 @@ def doc_section(n: int, command: str, info: dict[str, str], table: list[list[str
         "",
     ]
     return "\n".join(lines)
+
+
+def _load(side: Side) -> str:
+    load = side.result.get("load")
+    return "not sampled" if not load else f"{load['mean']:.1f} mean, {load['max']:.1f} max"
 
 
 def append_docs(section: str, path: Path = DOCS) -> None:

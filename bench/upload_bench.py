@@ -24,9 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -62,10 +66,47 @@ def run_side(module: str, data: Path, work: Path, extra: list[str]) -> dict[str,
                "--out", str(out), *extra]
     print(f"\n$ {shlex.join(command)}", flush=True)
     started = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, check=True)
-    print(f"  ({time.perf_counter() - started:.1f} s in all, with set-up and checks)")
+    with LoadSampler() as load:
+        subprocess.run(command, cwd=ROOT, check=True)
+    print(f"  ({time.perf_counter() - started:.1f} s in all, with set-up and checks; "
+          f"load average {load.mean:.1f} mean, {load.peak:.1f} max)")
     result: dict[str, Any] = json.loads(out.read_text())
+    result["load"] = {"mean": load.mean, "max": load.peak}
     return result
+
+
+class LoadSampler:
+    """The 1-minute load average, sampled every few seconds while a side runs.
+
+    The side itself accounts for about 1; much more means other work shared the CPUs.
+    """
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every, self.samples = every, [os.getloadavg()[0]]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mean(self) -> float:
+        """Mean of the samples."""
+        return sum(self.samples) / len(self.samples)
+
+    @property
+    def peak(self) -> float:
+        """Highest sample."""
+        return max(self.samples)
 
 
 def checks(manifest: dict[str, Any], mops: dict[str, Any], floor: dict[str, Any]) -> list[str]:
@@ -99,8 +140,11 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=1000,
                         help="mops batch size (MOPS_BATCH_SIZE; default 1000)")
     parser.add_argument("--data", type=Path, default=DATA, help="where data sets are kept")
-    parser.add_argument("--work", type=Path, default=DATA / "work",
-                        help="scratch space for the runs (emptied per side)")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="scratch space for the runs (default: a new directory under "
+                        "bench/data/work/, so that runs at the same time do not collide)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work directory (the runs' stores and CRMs; GBs at 1M)")
     parser.add_argument("--write-docs", action="store_true",
                         help=f"append the results to {report.DOCS.relative_to(ROOT)}")
     args = parser.parse_args()
@@ -108,10 +152,16 @@ def main() -> int:
 
     info = report.machine()  # before the run: the code the children import is this commit
     data, manifest = ensure_data(args.rows, args.seed, args.data)
+    if args.work is None:
+        (DATA / "work").mkdir(parents=True, exist_ok=True)
+        args.work = Path(tempfile.mkdtemp(prefix="upload-", dir=DATA / "work"))
     args.work.mkdir(parents=True, exist_ok=True)
+    print(f"work directory: {args.work}" + ("" if args.keep else " (removed afterwards)"))
     mops = run_side("bench.mops_side", data, args.work, ["--batch-size", str(args.batch_size)])
     floor = run_side("bench.floor", data, args.work, [])
 
+    if not args.keep:
+        shutil.rmtree(args.work, ignore_errors=True)
     problems = checks(manifest, mops, floor)
     m, f = report.Side("mops", mops), report.Side("floor", floor)
     table = report.rows(m, f, args.rows)
