@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from celery import Celery
 
@@ -26,10 +27,9 @@ class QueueSettings:
     queue: str = "mops"
 
 
-def make_celery(settings: QueueSettings, runtime: Callable[[], Runtime]) -> Celery:
-    """A Celery app on `settings.broker_url`; `runtime` builds a Runtime in each process."""
-    app = Celery("mops", broker=settings.broker_url, set_as_current=False)
-    app.conf.update(
+def reliability(settings: QueueSettings) -> dict[str, Any]:
+    """Celery settings chosen for long, idempotent batches that must not be lost."""
+    return dict(
         # A task is acknowledged after it ran, not when it was received, and a worker
         # process that dies mid-task gets its message requeued: a killed worker's batch is
         # run again, and the ledger makes that second run apply nothing twice.
@@ -50,6 +50,12 @@ def make_celery(settings: QueueSettings, runtime: Callable[[], Runtime]) -> Cele
         broker_connection_max_retries=None,   # a restarted Redis is waited for, not fatal
         worker_hijack_root_logger=False,
     )
+
+
+def make_celery(settings: QueueSettings, runtime: Callable[[], Runtime]) -> Celery:
+    """A Celery app on `settings.broker_url`; `runtime` builds a Runtime in each process."""
+    app = Celery("mops", broker=settings.broker_url, set_as_current=False)
+    app.conf.update(reliability(settings))
     cache: dict[int, Steps] = {}
 
     def steps() -> Steps:
