@@ -34,14 +34,6 @@ class LedgerEntry(BaseModel):
     prev_hash: str | None = None
     hash: str | None = None
 
-    def payload(self) -> dict[str, Any]:
-        """The fields the chain hashes (everything but the hashes themselves)."""
-        c = self.change
-        return payload({"job": self.job, "batch": self.batch, "seq": self.seq, "op": c.op,
-                        "object": c.object, "key": c.key, "list_name": c.list_name,
-                        "before": c.before, "after": c.after, "status": self.status,
-                        "error": self.error, "recorded_at": self.recorded_at})
-
 
 HASHED = ("job", "batch", "seq", "op", "object", "key", "list_name", "before", "after",
           "status", "error", "recorded_at")

@@ -48,14 +48,6 @@ class PlanRows:
             return [BatchHeader(batch=r.batch, stage=r.stage, size=r.size, digest=r.digest)
                     for r in conn.execute(query)]
 
-    def header(self, job: int, batch: int) -> BatchHeader | None:
-        """One batch's header, if the job has that batch."""
-        query = select(t.batches).where(t.batches.c.job == job, t.batches.c.batch == batch)
-        with self.store.engine.connect() as conn:
-            r = conn.execute(query).first()
-        return None if r is None else BatchHeader(batch=r.batch, stage=r.stage, size=r.size,
-                                                  digest=r.digest)
-
     def batch(self, job: int, batch: int) -> list[Change]:
         """The changes of one batch, in order."""
         query = select(t.changes).where(

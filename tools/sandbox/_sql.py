@@ -13,7 +13,7 @@ string is stored as NULL.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -132,14 +132,7 @@ def insert_new(conn: Connection, names: tuple[str, ...], rows: Sequence[Row]) ->
     were new in the same statement, race-free, with no read beforehand.
     """
     per_page = max(1, min(1000, MAX_PARAMS // len(names)))
-    inserted: set[str] = set()
-    ph = placeholder(conn)
-    with cursor(conn) as cur:
-        for start in range(0, len(rows), per_page):
-            batch = rows[start:start + per_page]
-            cur.execute(_insert_new(ph, names, len(batch)), [v for row in batch for v in row])
-            inserted.update(row[0] for row in cur.fetchall())
-    return inserted
+    return _returned_keys(conn, rows, per_page, lambda ph, n: _insert_new(ph, names, n))
 
 
 @lru_cache(maxsize=256)
@@ -162,14 +155,20 @@ def update(conn: Connection, names: tuple[str, ...], rows: Sequence[Row]) -> set
     single statement, with no existence check beforehand.
     """
     per_page = max(1, min(1000, MAX_PARAMS // (len(names) + 1)))
-    updated: set[str] = set()
+    return _returned_keys(conn, rows, per_page, lambda ph, n: _update_from(ph, names, n))
+
+
+def _returned_keys(conn: Connection, rows: Sequence[Row], per_page: int,
+                   statement: Callable[[str, int], str]) -> set[str]:
+    """Run `statement(placeholder, rows in page)` page by page; the keys it RETURNs."""
+    keys: set[str] = set()
     ph = placeholder(conn)
     with cursor(conn) as cur:
         for start in range(0, len(rows), per_page):
-            batch = rows[start:start + per_page]
-            cur.execute(_update_from(ph, names, len(batch)), [v for row in batch for v in row])
-            updated.update(row[0] for row in cur.fetchall())
-    return updated
+            page = rows[start:start + per_page]
+            cur.execute(statement(ph, len(page)), [v for row in page for v in row])
+            keys.update(row[0] for row in cur.fetchall())
+    return keys
 
 
 def add_members(conn: Connection, list_id: int, keys: Sequence[str]) -> set[str]:
