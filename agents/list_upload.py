@@ -8,7 +8,7 @@ joins the list, which is created first if it is missing.
 
 from __future__ import annotations
 
-from agents.kinds import PlanContext
+from agents.kinds import PlanContext, Services
 from agents.plans import Reject
 from agents.requests import ListUploadParams
 from tools.changes import MEMBER_IN, MEMBER_OUT, Change
@@ -21,8 +21,9 @@ class ListUploadKind:
     """Plans a list upload."""
 
     name = "list_upload"
+    params = ListUploadParams
 
-    def __init__(self, chunk_size: int = 5000) -> None:
+    def __init__(self, services: Services | None = None, chunk_size: int = 5000) -> None:
         self.chunk_size = chunk_size
 
     def plan(self, params: ListUploadParams, ctx: PlanContext) -> None:

@@ -1,18 +1,30 @@
-"""What people ask for: a `JobRequest`, with typed parameters per job kind."""
+"""What people ask for: a `JobRequest`, with typed parameters per job kind.
+
+Every kind's parameters subclass `Params` and fix `kind` to the kind's name. The request
+holds them as they are (`SerializeAsAny`), and the job store keeps their JSON; the
+registry (`agents.kinds.Registry.parse_params`) turns stored JSON back into the kind's own
+model, so a kind added by another package needs no change here.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 
 Source = Literal["cli", "chat", "web", "api"]
 
 
-class ListUploadParams(BaseModel):
-    """Upload a CSV of leads into the CRM and add every accepted row to a static list."""
+class Params(BaseModel):
+    """The parameters of one job kind: subclass it with `kind: Literal["<name>"]`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str
+
+
+class ListUploadParams(Params):
+    """Upload a CSV of leads into the CRM and add every accepted row to a static list."""
 
     kind: Literal["list_upload"] = "list_upload"
     file: str
@@ -20,16 +32,11 @@ class ListUploadParams(BaseModel):
     mapping: dict[str, str] = {}
 
 
-class RollbackParams(BaseModel):
+class RollbackParams(Params):
     """Undo what an earlier job wrote, from its rollback log."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["rollback"] = "rollback"
     of_job: int
-
-
-JobParams = Annotated[ListUploadParams | RollbackParams, Field(discriminator="kind")]
 
 
 class JobRequest(BaseModel):
@@ -37,7 +44,7 @@ class JobRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    params: JobParams
+    params: SerializeAsAny[Params]
     requested_by: str = Field(min_length=1)
     source: Source = "cli"
     target: str = "sandbox"

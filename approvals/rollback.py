@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from itertools import islice
 
-from agents.kinds import PlanContext
+from agents.kinds import PlanContext, Services
 from agents.plans import Reject
 from agents.requests import RollbackParams
 from approvals import chain, ledger
@@ -31,9 +31,10 @@ class RollbackKind:
     """Plans the inverse of a job's applied changes."""
 
     name = "rollback"
+    params = RollbackParams
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, services: Services) -> None:
+        self.store: Store = services.store
 
     def check(self, of_job: int) -> None:
         """Refuse a rollback of a job that has written nothing that can be undone."""

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 import redis
 from celery import Celery
 
-from agents.kinds import Registry
-from agents.list_upload import ListUploadKind
-from approvals.rollback import RollbackKind
+from agents.kinds import Registry, Services
 from approvals.store import Store
 from mops.settings import Settings
 from tasks.celery_app import QueueSettings, make_celery
@@ -84,7 +82,7 @@ def build(settings: Settings | None = None) -> App:
     settings.home.mkdir(parents=True, exist_ok=True)
     store = Store(settings.store_url())
     store.upgrade()
-    kinds = Registry([ListUploadKind(), RollbackKind(store)])
+    kinds = Registry.discover(Services(store=store, home=settings.home))
 
     limiters = Limiters(settings)
 

@@ -6,12 +6,10 @@ Each step is a plain function of a `Runtime` and a job id, so the same code runs
 
 from __future__ import annotations
 
-from pydantic import TypeAdapter
 from sqlalchemy import func, insert, select
 
 from agents.kinds import PlanContext
 from agents.plans import PlanBuilder, bind
-from agents.requests import JobParams, ListUploadParams, RollbackParams
 from approvals import chain
 from approvals import schema as t
 from approvals.errors import ApprovalsError
@@ -23,7 +21,6 @@ from tools.crm import CRM
 from tools.errors import InputError
 
 SYSTEM = "mops"
-_params: TypeAdapter[ListUploadParams | RollbackParams] = TypeAdapter(JobParams)
 
 
 class PlanningFailed(Exception):
@@ -38,8 +35,8 @@ def plan_job(rt: Runtime, job_id: int) -> Job:
                           scope={"target": job.target, "params": job.params})
     crm = rt.connect(job.target)
     try:
-        rt.kinds.get(job.kind).plan(_params.validate_python(job.params),
-                                    PlanContext(job_id, crm, builder))
+        kind = rt.kinds.get(job.kind)
+        kind.plan(rt.kinds.parse_params(job.params), PlanContext(job_id, crm, builder))
         plan = builder.finish()
     except Exception as exc:  # bad input, or the CRM failing: the job fails, nothing is kept
         message = str(exc) if isinstance(exc, InputError | ApprovalsError) else (
