@@ -22,6 +22,7 @@ from agents.plans import PlanBuilder
 from agents.requests import Params
 from tools.crm import CRM
 from tools.errors import InputError
+from tools.sheet import Sheet, Target, as_crm, as_sheet
 
 ENTRY_POINT_GROUP = "mops.job_kinds"
 
@@ -43,8 +44,18 @@ class PlanContext:
     """What a planner works with: the job, a read view of its target, the plan being built."""
 
     job: int
-    crm: CRM
+    target: Target
     plan: PlanBuilder
+
+    @property
+    def crm(self) -> CRM:
+        """The target as a CRM (a ToolError if the job's target is a file of links)."""
+        return as_crm(self.target)
+
+    @property
+    def sheet(self) -> Sheet:
+        """The target as a sheet (a ToolError if the job's target is a CRM)."""
+        return as_sheet(self.target)
 
 
 class JobKind(Protocol):

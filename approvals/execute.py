@@ -20,8 +20,8 @@ from approvals.ledger import Status
 from approvals.store import Job, Store
 from tools.apply import apply, observe, settle
 from tools.changes import Change
-from tools.crm import CRM
 from tools.errors import SystemFault
+from tools.sheet import Target
 
 
 class BatchBusy(Exception):
@@ -37,7 +37,7 @@ class BatchResult:
     failed: int
 
 
-def execute_batch(store: Store, gate: Gate, crm: CRM, job: Job, batch: int,
+def execute_batch(store: Store, gate: Gate, crm: Target, job: Job, batch: int,
                   lease: float = 600.0) -> BatchResult:
     """Apply one batch of an approved job, write-ahead, idempotently.
 
@@ -58,7 +58,7 @@ def execute_batch(store: Store, gate: Gate, crm: CRM, job: Job, batch: int,
         raise
 
 
-def _run(store: Store, crm: CRM, job: int, batch: int, changes: list[Change],
+def _run(store: Store, crm: Target, job: int, batch: int, changes: list[Change],
          token: str) -> BatchResult:
     done = ledger.statuses(store, job, batch)
     todo = [(seq, c) for seq, c in enumerate(changes) if done.get(seq, "intended") == "intended"]
@@ -73,8 +73,8 @@ def _run(store: Store, crm: CRM, job: int, batch: int, changes: list[Change],
     return _sealed(store, job, batch) or BatchResult(batch, 0, 0)
 
 
-def _write_ahead(store: Store, crm: CRM, job: int, batch: int, todo: list[tuple[int, Change]],
-                 done: dict[int, Status],
+def _write_ahead(store: Store, crm: Target, job: int, batch: int,
+                 todo: list[tuple[int, Change]], done: dict[int, Status],
                  ) -> tuple[list[dict[str, Any]], list[tuple[int, Status, str | None]],
                             list[tuple[int, Change]]]:
     """Record every before-image (new entries are `intended`) before any write is made."""
@@ -98,7 +98,8 @@ def _write_ahead(store: Store, crm: CRM, job: int, batch: int, todo: list[tuple[
     return rows, outcomes, to_write
 
 
-def _write(crm: CRM, to_write: list[tuple[int, Change]]) -> list[tuple[int, Status, str | None]]:
+def _write(crm: Target,
+           to_write: list[tuple[int, Change]]) -> list[tuple[int, Status, str | None]]:
     """Make the writes; an outside system that stays down fails them, with its error."""
     if not to_write:
         return []
@@ -110,7 +111,7 @@ def _write(crm: CRM, to_write: list[tuple[int, Change]]) -> list[tuple[int, Stat
             for (seq, _), r in zip(to_write, results, strict=True)]
 
 
-def _settle_after_fault(crm: CRM, to_write: list[tuple[int, Change]],
+def _settle_after_fault(crm: Target, to_write: list[tuple[int, Change]],
                         error: str) -> list[tuple[int, Status, str | None]]:
     """Some writes may have been made before the system failed: read the records again and
     log what they hold. If they cannot be read, the entries stay `intended` (the error

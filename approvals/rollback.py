@@ -24,7 +24,7 @@ from tools.records import Record
 
 ROLLBACKABLE = ("succeeded", "partially_failed", "failed")
 # Stages undo in the reverse order of the upload: memberships, then contacts, then lists.
-STAGE = {"list_membership": 0, "contact": 1, "list": 2}
+STAGE = {"list_membership": 0, "contact": 1, "list": 2, "link": 0}
 
 
 class RollbackKind:
@@ -55,9 +55,9 @@ class RollbackKind:
         position, lists, removing = 0, [], Counter[str]()
         for chunk in _chunks(applied, 1000):
             inverses = [inverse(e.change, e.change.before) for e in chunk]
-            records = ctx.crm.read_contacts(
-                [i.key for i in inverses if i.op == "delete" and i.object == "contact"])
-            for inv, now in zip(inverses, observe(ctx.crm, inverses), strict=True):
+            deleted = [i.key for i in inverses if i.op == "delete" and i.object == "contact"]
+            records = ctx.crm.read_contacts(deleted) if deleted else {}
+            for inv, now in zip(inverses, observe(ctx.target, inverses), strict=True):
                 position += 1
                 added = _filled_since(inv, records)
                 if added:

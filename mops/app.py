@@ -16,8 +16,10 @@ from tasks.jobs import Jobs
 from tasks.queued import QueuedRunner
 from tasks.runtime import Runtime
 from tools.crm import CRM
+from tools.linksheet import LinkSheet, is_sheet_uri
 from tools.ratelimit import Limiter, LocalLimiter, NoLimit, RateLimit, RedisLimiter
 from tools.sandbox import SandboxCRM
+from tools.sheet import Target, as_crm
 
 
 class UnknownTarget(LookupError):
@@ -45,7 +47,7 @@ class App:
 
     def connect(self, target: str) -> CRM:
         """Open the CRM connection named `target`."""
-        return self.runtime.connect(target)
+        return as_crm(self.runtime.connect(target))
 
     def close(self) -> None:
         """Release the store's connections."""
@@ -86,7 +88,9 @@ def build(settings: Settings | None = None) -> App:
 
     limiters = Limiters(settings)
 
-    def connect(name: str) -> CRM:
+    def connect(name: str) -> Target:
+        if is_sheet_uri(name):
+            return LinkSheet(name)
         if name not in settings.targets:
             raise UnknownTarget(
                 f"no CRM target named {name!r} (configured: {', '.join(settings.targets)})")

@@ -17,8 +17,8 @@ from approvals.execute import BatchResult, execute_batch
 from approvals.states import State
 from approvals.store import Job, now
 from tasks.runtime import Runtime
-from tools.crm import CRM
 from tools.errors import InputError
+from tools.sheet import Target
 
 SYSTEM = "mops"
 
@@ -74,7 +74,7 @@ def start_job(rt: Runtime, job_id: int) -> list[list[int]]:
 
 
 def run_batch(rt: Runtime, job_id: int, batch: int, lease: float = 600.0,
-              crm: CRM | None = None) -> BatchResult:
+              crm: Target | None = None) -> BatchResult:
     """Execute one batch of a running job (idempotent), on `crm` or a connection of its own."""
     job = rt.gate.authorize(job_id)
     own = crm is None

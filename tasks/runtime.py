@@ -10,7 +10,7 @@ from approvals.gate import Gate
 from approvals.plan_rows import PlanRows
 from approvals.policy import Policy
 from approvals.store import Store
-from tools.crm import CRM
+from tools.sheet import Target
 
 
 @dataclass
@@ -20,7 +20,7 @@ class Runtime:
     store: Store
     policy: Policy
     kinds: Registry
-    connect: Callable[[str], CRM]
+    connect: Callable[[str], Target]
     batch_size: int = 1000
 
     def __post_init__(self) -> None:

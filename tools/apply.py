@@ -14,13 +14,19 @@ from typing import Literal
 
 from tools.changes import MEMBER_IN, Change, FieldValues
 from tools.crm import CRM
+from tools.errors import ToolError
 from tools.records import Record, WriteResult
+from tools.sheet import Target, as_crm, as_sheet
 
 Verdict = Literal["apply", "done", "conflict"]
 
 
-def observe(crm: CRM, changes: Sequence[Change]) -> list[FieldValues | None]:
+def observe(target: Target, changes: Sequence[Change]) -> list[FieldValues | None]:
     """For each change, the current values of the fields it touches (None: no such record)."""
+    if _links(changes):
+        cells = as_sheet(target).read_cells([c.key for c in changes])
+        return [cells.get(c.key) for c in changes]
+    crm = as_crm(target)
     keys = [c.key for c in changes if c.object == "contact"]
     contacts = crm.read_contacts(keys) if keys else {}
     members = _members(crm, changes)
@@ -45,7 +51,7 @@ def settle(change: Change, current: FieldValues | None) -> Verdict:
         return "apply"
     if removes and current is None:
         return "done"
-    if change.object != "contact":  # a list or a membership: presence is the whole state
+    if change.object in ("list", "list_membership"):  # presence is the whole state
         return "done" if creates else "apply"
     if matches(current, change.after):
         return "done"
@@ -61,8 +67,11 @@ def matches(current: FieldValues | None, wanted: FieldValues | None) -> bool:
     return all((current.get(f) or None) == (v or None) for f, v in wanted.items())
 
 
-def apply(crm: CRM, changes: Sequence[Change]) -> list[WriteResult]:
+def apply(target: Target, changes: Sequence[Change]) -> list[WriteResult]:
     """Write `changes` in bulk, grouped by operation; one result per change, in order."""
+    if _links(changes):
+        return as_sheet(target).write_cells([(c.key, c.after or {}) for c in changes])
+    crm = as_crm(target)
     groups: dict[tuple[str, str, str | None], list[int]] = defaultdict(list)
     for i, c in enumerate(changes):
         groups[(c.op, c.object, c.list_name)].append(i)
@@ -90,6 +99,14 @@ def _write(crm: CRM, op: str, obj: str, list_name: str | None,
     if op == "update":
         return crm.update_contacts([(c.key, c.after or {}) for c in part])
     return crm.delete_contacts(keys)
+
+
+def _links(changes: Sequence[Change]) -> bool:
+    """Whether `changes` are changes to a sheet's links (a batch never mixes the two)."""
+    links = sum(c.object == "link" for c in changes)
+    if links and links != len(changes):
+        raise ToolError("a batch mixes links with CRM records")
+    return bool(links)
 
 
 def _members(crm: CRM, changes: Sequence[Change]) -> dict[str, set[str]]:

@@ -13,7 +13,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 Op = Literal["create", "update", "delete", "add_member", "remove_member"]
-ObjectType = Literal["contact", "list", "list_membership"]
+ObjectType = Literal["contact", "list", "list_membership", "link"]
 FieldValues = dict[str, str | None]
 
 MEMBER_OUT: FieldValues = {"member": None}
@@ -34,8 +34,12 @@ class Change(BaseModel):
     reason: str = ""
 
     def canonical(self) -> bytes:
-        """Canonical JSON (sorted keys, no spaces): the bytes that plan digests hash."""
-        return canonical_json(self.model_dump())
+        """Canonical JSON (sorted keys, no spaces): the bytes that plan digests hash.
+
+        The same bytes as ``canonical_json(self.model_dump())``: every field is a plain JSON
+        value, so the field values are serialised as they are, without pydantic's dump.
+        """
+        return canonical_json(self.__dict__)
 
 
 def canonical_json(value: object) -> bytes:
