@@ -9,7 +9,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     MetaData,
     String,
@@ -26,7 +25,7 @@ jobs = Table(
     Column("state", String(32), nullable=False, index=True),
     Column("requested_by", String(200), nullable=False),
     Column("source", String(16), nullable=False),
-    Column("target", String(200), nullable=False),
+    Column("target", Text, nullable=False),   # a links file: a URI of two paths
     Column("params", JSON, nullable=False),
     Column("digest", String(64)),
     Column("rejects_digest", String(64)),
@@ -122,7 +121,6 @@ ledger = Table(
     Column("prev_hash", String(64)),
     Column("hash", String(64)),
 )
-Index("ix_ledger_key", ledger.c.key)
 
 seals = Table(
     "seals", metadata,

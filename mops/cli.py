@@ -1,35 +1,25 @@
 """The `mops` command line: queue jobs, read plans, decide, roll back, read the log.
 
-Exit codes: 0 done; 1 the request failed (a one-line message on stderr says why);
-2 usage error. With `--json`, stdout carries one JSON document and nothing else.
+Exit codes and `--json` are the same for every command: see `mops.common`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
-import kombu.exceptions
-import pydantic
-import redis.exceptions
-import sqlalchemy.exc
 import typer
 
-from agents.kinds import UnknownKind
 from agents.requests import JobRequest, ListUploadParams
-from approvals.errors import ApprovalsError
 from approvals.states import STATES
 from mops import output
-from mops.app import App, UnknownTarget, build
+from mops.common import AsUser, JobId, Json, Wait, opened, report, submit
 from mops.crm_commands import crm_cli, sandbox_cli
+from mops.fix_commands import backfill, utm_fix
 from mops.log_commands import log
-from mops.queue_commands import db_cli, wait_for, watch, worker
+from mops.queue_commands import db_cli, watch, worker
 from mops.views import job_view
 from mops.web import serve
-from tasks.lifecycle import PlanningFailed
-from tools.errors import ToolError
 
 cli = typer.Typer(
     name="mops", no_args_is_help=True, rich_markup_mode="rich",
@@ -43,72 +33,6 @@ cli.command(name="log")(log)
 cli.command(name="worker")(worker)
 cli.command(name="watch")(watch)
 cli.command(name="serve")(serve)
-
-AsUser = Annotated[str | None, typer.Option("--as", help="Who is acting (else MOPS_USER, "
-                                            "else the login name).")]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")]
-JobId = Annotated[int, typer.Argument(help="The job's number.", show_default=False)]
-Wait = Annotated[bool, typer.Option(
-    "--wait", help="With a broker: wait until the work is done (else return once queued).")]
-
-USER_ERRORS = (ToolError, ApprovalsError, PlanningFailed, UnknownTarget, UnknownKind)
-# The store, the broker or a target not answering: one line, not a traceback.
-UNREACHABLE = (sqlalchemy.exc.OperationalError, kombu.exceptions.OperationalError,
-               redis.exceptions.ConnectionError)
-
-
-@contextmanager
-def opened(show_progress: bool = False) -> Iterator[App]:
-    """The app, closed afterwards; a request that fails exits 1 with a one-line message.
-
-    With `show_progress`, a job run in this process draws a progress bar on stderr.
-    """
-    try:
-        app = build()
-    except UNREACHABLE as exc:
-        output.fail(f"cannot reach the job store: {_first_line(exc)}")
-        raise
-    try:
-        if show_progress:
-            with output.progress_bar() as advance:
-                app.jobs.runner.progress = advance  # type: ignore[attr-defined]
-                yield app
-        else:
-            yield app
-    except USER_ERRORS as exc:
-        output.fail(str(exc))
-    except pydantic.ValidationError as exc:
-        output.fail("invalid request: " + "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), code=2)
-    except UNREACHABLE as exc:
-        output.fail(f"cannot reach a service mops needs: {_first_line(exc)}")
-    finally:
-        app.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def report(app: App, job: int, as_json: bool, limit: int = 20, wait: bool = False) -> None:
-    """Print a job (after waiting for the queue, if asked): JSON for scripts, a summary for
-    people. A job that ended failed or partially failed makes the command exit 1."""
-    if wait and app.queued:
-        wait_for(app, job, show=not as_json)
-    current = app.store.get(job)
-    view = job_view(app.store, app.runtime.gate, current, None if as_json else limit)
-    if as_json:
-        output.print_json(view)
-    else:
-        output.job_panel(view)
-        output.rejects_table(view["rejects"], app.runtime.rows.count_rejects(job))
-    if current.state in ("failed", "partially_failed"):
-        p = view["progress"]
-        output.fail(f"job {job} {current.state.replace('_', ' ')}: {p['failed']} of "
-                    f"{p['total']} changes failed" + (f" ({current.error})" if current.error
-                                                       else "") + f"; see mops log {job}")
-
 
 @cli.command()
 def upload(
@@ -126,15 +50,13 @@ def upload(
     mapping = dict(_pair(m) for m in maps or [])
     with opened(show_progress=not as_json) as app:
         app.connect(target).close()  # an unknown target fails before a job is made
-        request = JobRequest(
+        submit(app, JobRequest(
             params=ListUploadParams(file=str(file), list=list_name, mapping=mapping),
-            requested_by=app.settings.actor(user), target=target)
-        with output.err.status("planning…", spinner="dots") if not as_json else _quiet():
-            job = app.jobs.request(request)
-        report(app, job.job, as_json, wait=wait)
-        if not as_json and job.state == "awaiting_approval":
-            output.out.print(f"  next: mops show {job.job}, then mops approve {job.job} "
-                             "--as <someone else>")
+            requested_by=app.settings.actor(user), target=target), as_json, wait)
+
+
+cli.command(name="utm-fix")(utm_fix)
+cli.command(name="backfill")(backfill)
 
 
 @cli.command()
@@ -246,11 +168,6 @@ def _pair(text: str) -> tuple[str, str]:
     if not sep or not header.strip() or not field.strip():
         raise typer.BadParameter(f"--map takes HEADER=field, not {text!r}")
     return header.strip(), field.strip()
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    yield
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ def seed_command(
 
     Example: mops sandbox seed --contacts 1000
     """
-    from mops.cli import opened
+    from mops.common import opened
 
     with opened() as app:
         crm = app.connect(target)
@@ -50,7 +50,7 @@ def export(
 
     Example: mops crm export --object list_membership --format csv > members.csv
     """
-    from mops.cli import opened
+    from mops.common import opened
 
     with opened() as app:
         crm = app.connect(target)

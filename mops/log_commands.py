@@ -25,7 +25,7 @@ def log(
 
     Example: mops log 3 --verify
     """
-    from mops.cli import opened
+    from mops.common import opened
 
     with opened() as app:
         if verify:

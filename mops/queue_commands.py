@@ -28,7 +28,7 @@ def db_upgrade() -> None:
 
     Example: MOPS_DATABASE_URL=postgresql+psycopg://mops@db/mops mops db upgrade
     """
-    from mops.cli import opened
+    from mops.common import opened
 
     with opened() as app:          # building the app runs the migrations
         output.out.print(f"job store at schema head ({app.store.engine.url.render_as_string()})")
@@ -44,7 +44,7 @@ def worker(
 
     Example: MOPS_BROKER_URL=redis://127.0.0.1:6379/0 mops worker --concurrency 4
     """
-    from mops.cli import opened
+    from mops.common import opened
 
     with opened() as app:
         if app.celery is None:
@@ -71,7 +71,7 @@ def watch(
 
     Example: mops watch 7
     """
-    from mops.cli import opened
+    from mops.common import opened
 
     with opened() as app:
         final = wait_for(app, job, interval, show=True)

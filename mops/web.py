@@ -66,7 +66,7 @@ def serve(
     """
     import uvicorn
 
-    from mops.cli import opened
+    from mops.common import opened
 
     with opened() as app:
         uvicorn.run(create_web(app), host=host, port=port, log_level="info")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from mops.app import App
+from mops.cli import cli
 from tests.helpers import make_app
 
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -31,3 +33,22 @@ def app(tmp_path: Path, store_url: str | None) -> Iterator[App]:
     built = make_app(tmp_path / "home", store_url)
     yield built
     built.close()
+
+
+@pytest.fixture
+def mops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+    """Run `mops` in-process on a fresh home, in `tmp_path`: `mops(*args, code=0)` returns
+    stdout (or stderr when `code` is not 0) and checks the exit code."""
+    monkeypatch.setenv("MOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MOPS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("MOPS_BROKER_URL", raising=False)
+    monkeypatch.setenv("MOPS_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output + result.stderr
+        return result.stdout if code == 0 else result.stderr
+
+    return run

@@ -9,27 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from mops.cli import cli
 
 LEADS = "Email;First Name;Country\r\nann@example.com;Ann;Germany\r\nbad-address;Bo;DE\r\n"
-
-
-@pytest.fixture
-def mops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("MOPS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("MOPS_DATABASE_URL", raising=False)
-    monkeypatch.setenv("MOPS_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(cli, list(args), catch_exceptions=False)
-        assert result.exit_code == code, result.output + result.stderr
-        return result.stdout if code == 0 else result.stderr
-
-    return run
 
 
 def test_upload_approve_rollback_as_json(mops, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
