@@ -11,10 +11,12 @@ A utm key is recognised case-insensitively after percent-decoding (``UTM_Source`
 (``%20`` and ``+`` are spaces): a value that fixing leaves alone keeps its original bytes; a
 changed one is re-encoded minimally (see `encode_component`).
 
-A URL is fixed completely or not at all: if any utm value needs a human decision (it fails
-the taxonomy, is empty, is not UTF-8, or a parameter appears twice with different values),
-the URL comes back unchanged with the decisions. Missing required parameters are reported
-but do not block the other fixes, since adding a value is not ours to guess. Links that
+A parameter whose value needs a human decision (it fails the taxonomy, is empty, is not
+UTF-8, or the parameter appears twice with different values) is left exactly as it is and
+reported; the URL's other utm parameters are still fixed, so one unknown source does not
+hold back the medium's fix (and a second run changes nothing: what was fixed stays fixed,
+what needs a decision still does). Missing required parameters are reported too, since
+adding a value is not ours to guess. Links that
 carry no utm parameter at all are not our business: they come back unchanged with no
 decisions, even if the taxonomy requires parameters.
 """
@@ -92,9 +94,7 @@ def fix_url(url: str, taxonomy: Taxonomy) -> UrlFix:
         UtmDecision(param, None, "required parameter missing")
         for param in check_required(taxonomy, present) if param not in decided
     ]
-    if decided:
-        return UrlFix(url, decisions=decisions)
-    changes = _rewrite(pairs, found)
+    changes = _rewrite(pairs, {p: found[p] for p in found if p not in decided})
     if not changes:
         return UrlFix(url, decisions=decisions)
     fixed = head[:query_at + 1] + "&".join(pairs) + url[len(head):]
