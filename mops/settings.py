@@ -32,13 +32,22 @@ class Limit(BaseModel):
 
 
 class Target(BaseModel):
-    """A named CRM connection."""
+    """A named CRM connection: the sandbox, or an outside system and its credentials.
+
+    In mops.toml under ``[targets.NAME]``, or in the environment as
+    ``MOPS_TARGETS__NAME__FIELD`` (e.g. ``MOPS_TARGETS__HUBSPOT__TOKEN``) for secrets.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["sandbox"] = "sandbox"
-    url: str | None = None                # sandbox: its database (default $MOPS_HOME/…)
-    token: SecretStr | None = None        # adapters of outside systems
+    kind: Literal["sandbox", "hubspot", "salesforce", "marketo"] = "sandbox"
+    url: str | None = None                # sandbox: its database (default $MOPS_HOME/…);
+                                          # others: the API's base URL (default the vendor's)
+    token: SecretStr | None = None        # HubSpot private-app token; Salesforce access token
+    client_id: str | None = None          # Marketo: the API user's client credentials
+    client_secret: SecretStr | None = None
+    identity_url: str | None = None       # Marketo: the identity endpoint (default url/identity)
+    api_version: str | None = None        # Salesforce REST version, e.g. "v62.0"
     rate_limit: Limit | None = None       # shared through Redis when a broker is set
     record_calls: bool = False            # sandbox: log each call's arrival (dry runs, tests)
 

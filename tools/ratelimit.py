@@ -37,7 +37,7 @@ from typing import Protocol
 
 import redis
 
-from tools.retry import Transient
+from tools.retry import RetryPolicy, Transient
 
 KEY_PREFIX = "mops:ratelimit:"
 
@@ -202,3 +202,14 @@ def _block(try_acquire: Callable[[int], float], n: int,
     # take the place first, hence the loop.
     while (wait := try_acquire(n)) > 0:
         sleep(wait)
+
+
+# About half a minute of patience for a shared limiter whose Redis restarts.
+LIMITER_RETRY = RetryPolicy(retry_on=(LimiterUnavailable,), max_attempts=10, initial=0.5,
+                            multiplier=2, max_wait=5, jitter=0.5)
+
+
+def acquire_patiently(limiter: Limiter, n: int = 1) -> None:
+    """Wait for `n` requests under `limiter`; a limiter whose Redis is briefly away is waited
+    for too (no request has been made, so nothing is lost by waiting)."""
+    LIMITER_RETRY.call(lambda: limiter.acquire(n))

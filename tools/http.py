@@ -1,0 +1,82 @@
+"""The HTTP client under every SaaS adapter: rate-limited, retried, and quiet about secrets.
+
+    http = VendorHttp("https://api.hubapi.com", auth=lambda: {"Authorization": f"Bearer {t}"},
+                      limiter=limiter, retry=RetryPolicy(max_attempts=6, max_wait=30))
+    response = http.call("POST", "/crm/v3/objects/contacts/batch/read", json=body)
+
+Every attempt first takes one request from the target's shared limiter (`tools.ratelimit`),
+so all workers together stay under the vendor's limit. An attempt that fails in a way worth
+retrying raises `Transient` and is retried by the `RetryPolicy` (backoff with jitter,
+Retry-After honoured, capped): a transport error (refused, reset, dropped mid-response,
+timed out), HTTP 429 and 5xx by default; a vendor adds its own cases with `classify` (say,
+Marketo's error 606 inside an HTTP 200). A limit that will not reset within the policy's
+cap (a daily quota) stops at once: raise `Transient` with a long `retry_after`.
+
+Credentials come from `auth`, called per attempt (a token may be refreshed in between), and
+never appear in an error: messages name the method, the path and the status only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from tools.errors import ToolError
+from tools.ratelimit import Limiter, NoLimit, acquire_patiently
+from tools.retry import RetryPolicy, Transient, parse_retry_after
+
+Classify = Callable[[httpx.Response], None]
+
+
+class AuthFailed(ToolError):
+    """The target refused the credentials or their scopes (HTTP 401/403): not retried."""
+
+
+def default_classify(response: httpx.Response) -> None:
+    """Raise `Transient` for 429 and 5xx, `AuthFailed` for 401 and 403; return otherwise."""
+    status = response.status_code
+    where = f"{response.request.method} {response.request.url.path}"
+    if status == 429:
+        raise Transient(f"{where}: HTTP 429 (rate limited)",
+                        retry_after=parse_retry_after(response.headers.get("retry-after")))
+    if status >= 500:
+        raise Transient(f"{where}: HTTP {status}",
+                        retry_after=parse_retry_after(response.headers.get("retry-after")))
+    if status in (401, 403):
+        raise AuthFailed(f"{where}: HTTP {status}: the credentials or their scopes were "
+                         "refused")
+
+
+class VendorHttp:
+    """JSON over HTTP to one vendor: one `httpx.Client`, one limiter, one retry policy."""
+
+    def __init__(self, base_url: str, *, auth: Callable[[], Mapping[str, str]] | None = None,
+                 limiter: Limiter | None = None, retry: RetryPolicy | None = None,
+                 timeout: float = 30.0, transport: httpx.BaseTransport | None = None) -> None:
+        self._client = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        self._auth = auth or (lambda: {})
+        self._limiter: Limiter = limiter or NoLimit()
+        self.retry = retry or RetryPolicy(max_attempts=6, initial=0.5, max_wait=30.0)
+
+    def call(self, method: str, path: str, *, json: Any = None,
+             params: Mapping[str, Any] | None = None, data: Mapping[str, str] | None = None,
+             classify: Classify = default_classify) -> httpx.Response:
+        """One request, retried under the policy; the response once `classify` accepts it."""
+        def attempt() -> httpx.Response:
+            acquire_patiently(self._limiter)
+            try:
+                response = self._client.request(method, path, json=json, params=params,
+                                                data=data, headers=dict(self._auth()))
+            except httpx.TransportError as exc:
+                raise Transient(f"{method} {path}: {type(exc).__name__} (no complete "
+                                "answer)") from None
+            classify(response)
+            return response
+
+        return self.retry.call(attempt)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
