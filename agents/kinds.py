@@ -11,7 +11,7 @@ callable that takes the app's `Services` and returns the kind, usually the kind'
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from agents.plans import PlanBuilder
 from agents.requests import Params
+from agents.suggest import FuzzySuggester, Suggester
 from tools.crm import CRM
 from tools.errors import InputError
 from tools.sheet import Sheet, Target, as_crm, as_sheet
@@ -29,7 +30,9 @@ ENTRY_POINT_GROUP = "mops.job_kinds"
 
 @dataclass(frozen=True)
 class Services:
-    """What the app hands a kind when it is made: the job store and the home directory.
+    """What the app hands a kind when it is made: the job store, the home directory, and
+    who suggests mappings for a person to decide on (a model with `MOPS_LLM`, else fuzzy
+    matching).
 
     `store` is an `approvals.store.Store`; it is typed loosely here because `agents` sits
     below `approvals` and must not import it.
@@ -37,6 +40,7 @@ class Services:
 
     store: Any
     home: Path
+    suggester: Suggester = field(default_factory=FuzzySuggester)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from agents.kinds import PlanContext, Services
 from agents.plans import Reject
 from agents.requests import ListUploadParams
+from agents.suggest import FuzzySuggester, Suggester
 from tools.changes import MEMBER_IN, MEMBER_OUT, Change
+from tools.fields import CONTACT_FIELD_NAMES
 from tools.leads import Lead, read_leads
 
 STAGE_LIST, STAGE_CONTACTS, STAGE_MEMBERS = 0, 1, 2
@@ -25,6 +27,7 @@ class ListUploadKind:
 
     def __init__(self, services: Services | None = None, chunk_size: int = 5000) -> None:
         self.chunk_size = chunk_size
+        self.suggester = services.suggester if services else FuzzySuggester()
 
     def plan(self, params: ListUploadParams, ctx: PlanContext) -> None:
         """Read the file and propose creates, updates and memberships."""
@@ -33,6 +36,7 @@ class ListUploadKind:
                 ctx.plan.notes.append(
                     f"columns not mapped, ignored: {', '.join(reader.columns.unknown)} "
                     "(use --map HEADER=field to map one)")
+                ctx.plan.notes.extend(_suggestions(self.suggester, reader.columns.unknown))
             list_exists = ctx.crm.list_exists(params.list)
             if not list_exists:
                 ctx.plan.add(STAGE_LIST, Change(
@@ -44,7 +48,6 @@ class ListUploadKind:
                                         value=r.value) for r in chunk.rejects])
                 leads = _unique(chunk.leads, first_row, ctx)
                 self._plan_chunk(leads, params.list, list_exists, ctx)
-
     def _plan_chunk(self, leads: list[Lead], list_name: str, list_exists: bool,
                     ctx: PlanContext) -> None:
         emails = [lead.email for lead in leads]
@@ -73,6 +76,14 @@ class ListUploadKind:
                     op="add_member", object="list_membership", key=lead.email,
                     list_name=list_name, before=dict(MEMBER_OUT), after=dict(MEMBER_IN),
                     reason=f"row {lead.row}: joins {list_name!r}"))
+
+
+def _suggestions(suggester: Suggester, unknown: list[str]) -> list[str]:
+    """Suggested mappings of unmapped headers, for a person to apply with --map (a suggestion
+    never changes the plan by itself)."""
+    found = suggester.map_headers(unknown, list(CONTACT_FIELD_NAMES))
+    return [f"suggested by {s.by}: column {header!r} may be {s.value} "
+            f"(--map {header!r}={s.value})" for header, s in found.items()]
 
 
 def _unique(leads: list[Lead], first_row: dict[str, int], ctx: PlanContext) -> list[Lead]:

@@ -24,6 +24,7 @@ from pydantic import model_validator
 
 from agents.kinds import PlanContext, Services
 from agents.requests import Params
+from agents.suggest import FuzzySuggester, Suggester
 from tools.changes import Change
 from tools.fields import CONTACT_FIELD_NAMES
 from tools.linkfile import open_links, rows
@@ -101,6 +102,23 @@ class Decisions:
         return lines
 
 
+def _suggestions(suggester: Suggester, taxonomy: Taxonomy, decisions: Decisions) -> list[str]:
+    """What the values needing a decision may be meant as: shown to the person deciding
+    (who can add an alias to the taxonomy), never applied by the plan itself."""
+    by_param: dict[str, list[str]] = {}
+    for param, value in decisions.counts:
+        by_param.setdefault(param, []).append(value)
+    lines = []
+    for param, values in sorted(by_param.items()):
+        allowed = taxonomy.rule(param).allowed
+        if not allowed:
+            continue
+        found = suggester.map_utm_values(param, values, list(allowed))
+        lines += [f"suggested by {s.by}: {param} {value!r} may be {s.value!r} (add it as an "
+                  "alias to the taxonomy to fix it)" for value, s in found.items()]
+    return lines
+
+
 class UtmFixKind:
     """Plans a UTM fix of a links file or of contacts."""
 
@@ -109,6 +127,7 @@ class UtmFixKind:
 
     def __init__(self, services: Services | None = None, chunk_size: int = 5000) -> None:
         self.chunk_size = chunk_size
+        self.suggester = services.suggester if services else FuzzySuggester()
 
     def plan(self, params: UtmFixParams, ctx: PlanContext) -> None:
         """Propose the fixed value of every utm parameter the taxonomy can fix."""
@@ -119,6 +138,7 @@ class UtmFixKind:
             decisions = self._plan_contacts(taxonomy, ctx)
         ctx.plan.count("needs_decision", sum(decisions.counts.values()))
         ctx.plan.notes.extend(decisions.notes())
+        ctx.plan.notes.extend(_suggestions(self.suggester, taxonomy, decisions))
 
     def _plan_links(self, params: UtmFixParams, taxonomy: Taxonomy,
                     ctx: PlanContext) -> Decisions:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import redis
 from celery import Celery
 
 from agents.kinds import Registry, Services
+from agents.suggest import FuzzySuggester, Suggester
 from approvals.store import Store
 from mops.settings import Settings
+from mops.targets import open_crm
 from tasks.celery_app import QueueSettings, make_celery
 from tasks.inprocess import InProcessRunner
 from tasks.jobs import Jobs
@@ -18,7 +21,6 @@ from tasks.runtime import Runtime
 from tools.crm import CRM
 from tools.linksheet import LinkSheet, is_sheet_uri
 from tools.ratelimit import Limiter, LocalLimiter, NoLimit, RateLimit, RedisLimiter
-from tools.sandbox import SandboxCRM
 from tools.sheet import Target, as_crm
 
 
@@ -78,13 +80,26 @@ class Limiters:
         return RedisLimiter(client, name, limit)
 
 
+def _suggester() -> Suggester:
+    """Who suggests mappings in plans: the model of `MOPS_LLM`, else fuzzy matching (and no
+    model library is even imported)."""
+    if not os.environ.get("MOPS_LLM"):
+        return FuzzySuggester()
+    from agents.llm import model_from_env
+    from agents.suggest_model import ModelSuggester
+
+    model = model_from_env()
+    return ModelSuggester(model) if model is not None else FuzzySuggester()
+
+
 def build(settings: Settings | None = None) -> App:
     """Assemble the app; creates `MOPS_HOME` and migrates the store to the newest schema."""
     settings = settings or Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     store = Store(settings.store_url())
     store.upgrade()
-    kinds = Registry.discover(Services(store=store, home=settings.home))
+    suggester = _suggester()
+    kinds = Registry.discover(Services(store=store, home=settings.home, suggester=suggester))
 
     limiters = Limiters(settings)
 
@@ -94,9 +109,7 @@ def build(settings: Settings | None = None) -> App:
         if name not in settings.targets:
             raise UnknownTarget(
                 f"no CRM target named {name!r} (configured: {', '.join(settings.targets)})")
-        target = settings.targets[name]
-        return SandboxCRM(settings.target_url(name), name=name, limiter=limiters.get(name),
-                          record_calls=target.record_calls)
+        return open_crm(name, settings, limiters.get(name))
 
     runtime = Runtime(store=store, policy=settings.approvals, kinds=kinds, connect=connect,
                       batch_size=settings.batch_size)

@@ -13,7 +13,9 @@ import typer
 from agents.requests import JobRequest, ListUploadParams
 from approvals.states import STATES
 from mops import output
+from mops.chat_command import chat
 from mops.common import AsUser, JobId, Json, Wait, opened, report, submit
+from mops.connection_commands import connections_cli
 from mops.crm_commands import crm_cli, sandbox_cli
 from mops.fix_commands import backfill, utm_fix
 from mops.log_commands import log
@@ -29,6 +31,7 @@ cli = typer.Typer(
 cli.add_typer(sandbox_cli, name="sandbox")
 cli.add_typer(crm_cli, name="crm")
 cli.add_typer(db_cli, name="db")
+cli.add_typer(connections_cli, name="connections")
 cli.command(name="log")(log)
 cli.command(name="worker")(worker)
 cli.command(name="watch")(watch)
@@ -57,6 +60,7 @@ def upload(
 
 cli.command(name="utm-fix")(utm_fix)
 cli.command(name="backfill")(backfill)
+cli.command(name="chat")(chat)
 
 
 @cli.command()

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     sweep_every: float = Field(default=15.0, gt=0)
     approvals: Policy = Policy()
     targets: dict[str, Target] = {"sandbox": Target()}
+
+    @field_validator("targets")
+    @classmethod
+    def _keep_the_sandbox(cls, targets: dict[str, Target]) -> dict[str, Target]:
+        """Configuring other targets does not take the sandbox away."""
+        return {"sandbox": Target(), **targets}
 
     @classmethod
     def settings_customise_sources(

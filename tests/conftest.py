@@ -52,3 +52,35 @@ def mops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
         return result.stdout if code == 0 else result.stderr
 
     return run
+
+
+# --- no real models, no network beyond this machine ------------------------------------
+
+@pytest.fixture(autouse=True)
+def _no_real_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test: building a real LLM raises (`MOPS_LLM_FORBIDDEN`), and sockets connect to
+    loopback only, so no test can reach a model, or anything else, over the network."""
+    import socket
+
+    monkeypatch.setenv("MOPS_LLM_FORBIDDEN", "1")
+    monkeypatch.delenv("MOPS_LLM", raising=False)
+    for name in ("connect", "connect_ex"):
+        monkeypatch.setattr(socket.socket, name, _loopback_only(getattr(socket.socket, name)))
+
+
+def _loopback_only(connect: Callable[..., object]) -> Callable[..., object]:
+    import socket
+    from ipaddress import ip_address
+
+    def guarded(sock: socket.socket, address: object, /) -> object:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
+            host = str(address[0]).split("%")[0]
+            try:
+                local = host == "localhost" or ip_address(host).is_loopback
+            except ValueError:
+                local = False
+            if not local:
+                raise RuntimeError(f"tests may not connect beyond this machine ({host})")
+        return connect(sock, address)
+
+    return guarded

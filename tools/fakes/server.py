@@ -125,7 +125,8 @@ class FakeServer:
 
     def __init__(self, app: ASGIApp, faults: Faults | None = None) -> None:
         self.faults = faults or Faults()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP: asyncio then sets TCP_NODELAY (else Nagle holds each reply ~40 ms).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self._socket = sock

@@ -1,0 +1,193 @@
+"""Contacts through HubSpot's batch endpoints, keyed by e-mail.
+
+Creating is a batch read (which keys exist: those are item errors) and then a batch upsert
+by e-mail of the new ones. An upsert retried after a dropped connection writes the same
+values again, so it neither duplicates a contact nor fails one that the lost attempt made.
+Updates and deletes look the contacts up by e-mail first and write by record id, so every
+answer maps back to its key. (A contact created or deleted by someone else between the
+look-up and the write is the one race left; HubSpot has no conditional writes.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tools.changes import FieldValues
+from tools.hubspot._batch import (
+    EXISTS,
+    MISSING,
+    chunks,
+    item_errors,
+    results,
+    unexplained,
+)
+from tools.hubspot._client import Client
+from tools.hubspot._errors import UnexpectedAnswer
+from tools.hubspot._fields import KEY, READ_PROPERTIES, to_properties, to_record
+from tools.records import Record, WriteResult
+
+BASE = "/crm/v3/objects/contacts"
+PAGE = 100
+
+
+@dataclass(frozen=True)
+class Found:
+    """A contact as read: its HubSpot record id and its record."""
+
+    id: str
+    record: Record
+
+
+def fetch(client: Client, keys: Sequence[str]) -> dict[str, Found]:
+    """The contacts among `keys` (e-mails) that exist, by key."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[str, Found] = {}
+    for chunk in chunks(wanted):
+        answer = _read(client, [{"id": key} for key in chunk], by_email=True)
+        asked = {key.casefold(): key for key in chunk}
+        for item in _found(answer):
+            # HubSpot may give the address back in another case than it was asked in.
+            key = item.record.key if item.record.key in chunk else asked.get(
+                item.record.key.casefold())
+            if key is not None:
+                found[key] = Found(item.id, item.record.model_copy(update={"key": key}))
+    return found
+
+
+def fetch_ids(client: Client, ids: Sequence[str]) -> dict[str, Found]:
+    """The contacts among record `ids` that exist, by id."""
+    found: dict[str, Found] = {}
+    for chunk in chunks(list(dict.fromkeys(ids))):
+        for item in _found(_read(client, [{"id": i} for i in chunk], by_email=False)):
+            found[item.id] = item
+    return found
+
+
+def create(client: Client, records: Sequence[Record]) -> list[WriteResult]:
+    """Create the records whose keys are new; existing keys are item errors."""
+    errors: dict[int, str] = {}
+    todo: list[tuple[int, str, dict[str, str]]] = []
+    seen: set[str] = set()
+    for index, record in enumerate(records):
+        properties = to_properties(record.fields, drop_empty=True)
+        if not record.key.strip():
+            errors[index] = "empty key"
+        elif record.key in seen:
+            errors[index] = EXISTS          # the same key twice in one call
+        elif isinstance(properties, str):
+            errors[index] = properties
+        else:
+            seen.add(record.key)
+            todo.append((index, record.key, properties))
+    existing = fetch(client, [key for _, key, _ in todo])
+    new = [item for item in todo if item[1] not in existing]
+    errors.update({index: EXISTS for index, key, _ in todo if key in existing})
+    for chunk in chunks(new):
+        errors.update(_upsert(client, chunk))
+    return results([record.key for record in records], errors)
+
+
+def update(client: Client, updates: Sequence[tuple[str, FieldValues]]) -> list[WriteResult]:
+    """Set fields of existing contacts, in order (a later value of a field wins)."""
+    errors: dict[int, str] = {}
+    merged: dict[str, dict[str, str]] = {}
+    for index, (key, fields) in enumerate(updates):
+        properties = to_properties(fields, drop_empty=False)
+        if isinstance(properties, str):
+            errors[index] = properties
+        else:
+            merged[key] = {**merged.get(key, {}), **properties}
+    existing = fetch(client, list(merged))
+    inputs = [(existing[key].id, properties) for key, properties in merged.items()
+              if key in existing and properties]
+    failed: dict[str, str] = {}
+    for chunk in chunks(inputs):
+        failed.update(_update(client, chunk))
+    for index, (key, _) in enumerate(updates):
+        if index in errors:
+            continue
+        if key not in existing:
+            errors[index] = MISSING
+        elif existing[key].id in failed:
+            errors[index] = failed[existing[key].id]
+    return results([key for key, _ in updates], errors)
+
+
+def delete(client: Client, keys: Sequence[str]) -> list[WriteResult]:
+    """Archive contacts (HubSpot's delete; they leave their lists); missing keys fail."""
+    existing = fetch(client, keys)
+    ids = list(dict.fromkeys(found.id for found in existing.values()))
+    for chunk in chunks(ids):
+        # Archiving an id again (a retry after a dropped answer) is answered 204 as well.
+        client.call("POST", f"{BASE}/batch/archive", json={"inputs": [{"id": i} for i in chunk]},
+                    ok=(204,))
+    return results(keys, {i: MISSING for i, key in enumerate(keys) if key not in existing})
+
+
+def every(client: Client) -> Iterator[Found]:
+    """Every contact, a page at a time, in HubSpot's order (record id)."""
+    after: str | None = None
+    while True:
+        params = {"limit": PAGE, "properties": ",".join(READ_PROPERTIES), "archived": "false"}
+        if after is not None:
+            params["after"] = after
+        _, answer = client.call("GET", BASE, params=params)
+        yield from _found(answer)
+        after = ((answer.get("paging") or {}).get("next") or {}).get("after")
+        if not after:
+            return
+
+
+def _read(client: Client, inputs: list[dict[str, str]], *, by_email: bool) -> Any:
+    body: dict[str, Any] = {"inputs": inputs, "properties": list(READ_PROPERTIES),
+                            "propertiesWithHistory": []}
+    if by_email:
+        body["idProperty"] = KEY
+    # A 207 lists the ids not found as errors: for a read that is an answer, not a failure.
+    _, answer = client.call("POST", f"{BASE}/batch/read", json=body, ok=(200, 207))
+    return answer
+
+
+def _found(answer: Mapping[str, Any]) -> Iterator[Found]:
+    for item in answer.get("results") or []:
+        record = to_record(item.get("properties") or {})
+        if record is not None:
+            yield Found(str(item["id"]), record)
+
+
+def _upsert(client: Client, chunk: Sequence[tuple[int, str, dict[str, str]]],
+            ) -> dict[int, str]:
+    """Upsert one chunk by e-mail; the item errors by input index."""
+    body = {"inputs": [{"id": key, "idProperty": KEY, "properties": properties,
+                        "objectWriteTraceId": str(index)} for index, key, properties in chunk]}
+    try:
+        _, answer = client.call("POST", f"{BASE}/batch/upsert", json=body, ok=(200, 207))
+    except UnexpectedAnswer as exc:
+        if exc.status != 400:
+            raise
+        return {index: f"HubSpot refused the batch: {exc.detail}" for index, _, _ in chunk}
+    done: set[str] = set()
+    for item in answer.get("results") or []:
+        done.add(str(item.get("objectWriteTraceId", "")))
+        done.add(str((item.get("properties") or {}).get(KEY, "")))
+    failed = item_errors(answer)
+    return {index: failed.get(str(index)) or failed.get(key) or unexplained(answer)
+            for index, key, _ in chunk if str(index) not in done and key not in done}
+
+
+def _update(client: Client, chunk: Sequence[tuple[str, dict[str, str]]]) -> dict[str, str]:
+    """Update one chunk by record id; the item errors by record id."""
+    body = {"inputs": [{"id": record_id, "properties": properties}
+                       for record_id, properties in chunk]}
+    try:
+        _, answer = client.call("POST", f"{BASE}/batch/update", json=body, ok=(200, 207))
+    except UnexpectedAnswer as exc:
+        if exc.status != 400:
+            raise
+        return {record_id: f"HubSpot refused the batch: {exc.detail}" for record_id, _ in chunk}
+    done = {str(item.get("id")) for item in answer.get("results") or []}
+    failed = item_errors(answer)
+    return {record_id: failed.get(record_id) or unexplained(answer)
+            for record_id, _ in chunk if record_id not in done}
