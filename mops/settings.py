@@ -52,6 +52,28 @@ class Target(BaseModel):
     record_calls: bool = False            # sandbox: log each call's arrival (dry runs, tests)
 
 
+class WebSettings(BaseModel):
+    """The web app (`mops serve`): where people reach it, and the key that signs sessions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    public_url: str = "http://127.0.0.1:8000"   # links in Slack messages point here
+    secret_key: SecretStr | None = None          # signs session cookies; unset: a key per
+                                                 # process (sessions end when it restarts)
+
+
+class SlackSettings(BaseModel):
+    """The Slack app: its signing secret and bot token (from the app's settings page), the
+    channel approval requests go to, and the Web API's base URL (a local fake in tests)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    signing_secret: SecretStr | None = None
+    bot_token: SecretStr | None = None
+    channel: str | None = None
+    api_url: str = "https://slack.com/api/"
+
+
 class Settings(BaseSettings):
     """mops configuration."""
 
@@ -70,6 +92,8 @@ class Settings(BaseSettings):
     sweep_every: float = Field(default=15.0, gt=0)
     approvals: Policy = Policy()
     targets: dict[str, Target] = {"sandbox": Target()}
+    web: WebSettings = WebSettings()
+    slack: SlackSettings = SlackSettings()
 
     @field_validator("targets")
     @classmethod
