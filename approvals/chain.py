@@ -10,17 +10,20 @@ edited, inserted or deleted entry, batch or job breaks the chain.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy import Connection, insert, select, text, update
 
 from approvals import ledger
 from approvals import schema as t
-from approvals.store import Store
+from approvals.store import Store, executemany
 from tools.changes import canonical_json
 
 GENESIS = "0" * 64
+_SEAL = ("UPDATE ledger SET status = ?, error = ?, recorded_at = ?, prev_hash = ?, hash = ? "
+         "WHERE job = ? AND batch = ? AND seq = ?")
 
 
 def link(prev: str, payload: object) -> str:
@@ -38,7 +41,8 @@ def seal_batch(conn: Connection, job: int, batch: int,
     """Settle a finished batch's entries with their outcomes and chain them, in one pass.
 
     Each entry is updated once: its final status, error, time, and its place in the chain.
-    `rows` are the batch's entries as just written, in seq order; None reads them back.
+    `rows` are the batch's entries as just written (`ledger.entry_row`), in seq order; None
+    reads them back.
     With `token`, only the holder of the batch's current lease may seal it (`LeaseLost`).
     """
     fence = [t.batches.c.state != "sealed"]
@@ -48,25 +52,19 @@ def seal_batch(conn: Connection, job: int, batch: int,
         t.batches.c.job == job, t.batches.c.batch == batch, *fence).values(state="sealing"))
     if taken.rowcount != 1:        # checked first: nothing below runs for a stale worker
         raise LeaseLost(f"job {job} batch {batch} was sealed or taken over by another run")
-    prev, updates, applied, failed, at = GENESIS, [], 0, 0, ledger.stamp()
+    prev, applied, failed, at = GENESIS, 0, 0, ledger.stamp()
+    updates: list[tuple[Any, ...]] = []
     for row in ledger.rows(conn, job, batch) if rows is None else rows:
         if row["status"] == "intended" and row["seq"] in outcomes:
             row["status"], row["error"] = outcomes[row["seq"]]
             row["recorded_at"] = at
-        digest = link(prev, ledger.payload(row))
-        updates.append({"b_seq": row["seq"], "b_status": row["status"],
-                        "b_error": row["error"], "b_at": row["recorded_at"],
-                        "b_prev": prev, "b_hash": digest})
+        digest = link(prev, row)
+        updates.append((row["status"], row["error"], row["recorded_at"], prev, digest,
+                        job, batch, row["seq"]))
         prev = digest
         applied += row["status"] == "applied"
         failed += row["status"] == "failed"
-    if updates:
-        conn.execute(update(t.ledger).where(
-            t.ledger.c.job == job, t.ledger.c.batch == batch,
-            t.ledger.c.seq == bindparam("b_seq")).values(
-                status=bindparam("b_status"), error=bindparam("b_error"),
-                recorded_at=bindparam("b_at"), prev_hash=bindparam("b_prev"),
-                hash=bindparam("b_hash")), updates)
+    executemany(conn, _SEAL, updates)
     conn.execute(update(t.batches).where(t.batches.c.job == job, t.batches.c.batch == batch)
                  .values(state="sealed", head=prev, applied=applied, failed=failed,
                          lease_until=None))
@@ -116,22 +114,45 @@ class Verification:
 def verify(store: Store, job: int | None = None) -> Verification:
     """Recompute the chain of every sealed batch and job (or of one job)."""
     result = Verification()
+    for _ in checked_batches(store, job, result):
+        pass
+    return result
+
+
+def checked_batches(store: Store, job: int | None, result: Verification,
+                    ) -> Iterator[list[dict[str, Any]]]:
+    """The ledger rows of each sealed batch (of `job`, or of all jobs), in chain order (job,
+    batch), each batch checked against its chain as it is read: one pass does both `verify`
+    and what a reader of the log needs. Every problem found is in `result` once the iterator is
+    exhausted, not before: a caller must not act on the rows until then.
+
+    Each batch is read in a short transaction of its own, so a long pass holds no snapshot
+    open (SQLite can checkpoint its WAL behind it).
+    """
     with store.engine.connect() as conn:
-        # Every batch that is sealed, and every batch of a sealed job whatever its state says.
+        # Every batch that is sealed, and every batch of a sealed job whatever its state
+        # says. (The batches of a job stopped half-way hold only `intended` entries.)
         sealed_jobs = select(t.seals.c.job)
-        query = select(t.batches).where(
+        query = select(t.batches.c.job, t.batches.c.batch, t.batches.c.state,
+                       t.batches.c.head, t.batches.c.size).where(
             (t.batches.c.state == "sealed") | t.batches.c.job.in_(sealed_jobs)).order_by(
-            t.batches.c.job, t.batches.c.stage, t.batches.c.batch)
+            t.batches.c.job, t.batches.c.batch)
         if job is not None:
             query = query.where(t.batches.c.job == job)
-        for b in conn.execute(query).all():
-            if b.state != "sealed":
-                result.problems.append(f"job {b.job} batch {b.batch}: the job is sealed but "
-                                       f"the batch says {b.state}")
-            _verify_batch(conn, b.job, b.batch, b.head, b.size, result)
-        _verify_orphans(conn, job, result)
-        _verify_seals(conn, job, result)
-    return result
+        batches = conn.execute(query).all()
+        later = Verification()
+        _verify_orphans(conn, job, later)
+        _verify_seals(conn, job, later)
+    for b in batches:
+        with store.engine.connect() as conn:
+            rows = ledger.chained_rows(conn, b.job, b.batch)
+        if b.state != "sealed":
+            result.problems.append(f"job {b.job} batch {b.batch}: the job is sealed but "
+                                   f"the batch says {b.state}")
+        _verify_batch(rows, b.job, b.batch, b.head, b.size, result)
+        yield [row for row, _, _ in rows]
+    result.problems += later.problems
+    result.jobs, result.head = later.jobs, later.head
 
 
 def _verify_orphans(conn: Connection, job: int | None, result: Verification) -> None:
@@ -145,13 +166,13 @@ def _verify_orphans(conn: Connection, job: int | None, result: Verification) -> 
         result.problems.append(f"job {row.job} batch {row.batch}: ledger entries of no batch")
 
 
-def _verify_batch(conn: Connection, job: int, batch: int, head: str, size: int,
-                  result: Verification) -> None:
+def _verify_batch(rows: list[tuple[dict[str, Any], str | None, str | None]], job: int,
+                  batch: int, head: str, size: int, result: Verification) -> None:
     prev, count = GENESIS, 0
-    for row in ledger.rows(conn, job, batch):
+    for row, prev_hash, hash in rows:
         count += 1
-        digest = link(prev, ledger.payload(row))
-        if row["prev_hash"] != prev or row["hash"] != digest:
+        digest = link(prev, row)
+        if prev_hash != prev or hash != digest:
             result.problems.append(
                 f"job {job} batch {batch} entry {row['seq']}: hash does not match its "
                 "content or its predecessor (edited, inserted or deleted)")

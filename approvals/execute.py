@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from approvals import chain, leases, ledger
 from approvals import schema as t
@@ -48,45 +48,46 @@ def execute_batch(store: Store, gate: Gate, crm: Target, job: Job, batch: int,
     if sealed is not None:
         return sealed
     changes = gate.authorize_batch(job, batch)
-    token = leases.claim_batch(store, job.job, batch, lease)
+    with store.begin() as conn:     # the lease, and what a run before this one has logged
+        token = leases.claim(conn, job.job, batch, lease)
+        done = ledger.batch_statuses(conn, job.job, batch) if token is not None else {}
     if token is None:
         raise BatchBusy(f"job {job.job} batch {batch} is being run by another worker")
     try:
-        return _run(store, crm, job.job, batch, changes, token)
+        return _run(store, crm, job.job, batch, changes, token, done)
     except BaseException:
         leases.release(store, job.job, batch)   # stopped (Ctrl-C, an error): free it now
         raise
 
 
 def _run(store: Store, crm: Target, job: int, batch: int, changes: list[Change],
-         token: str) -> BatchResult:
-    done = ledger.statuses(store, job, batch)
+         token: str, done: dict[int, Status]) -> BatchResult:
     todo = [(seq, c) for seq, c in enumerate(changes) if done.get(seq, "intended") == "intended"]
-    rows, outcomes, to_write = _write_ahead(store, crm, job, batch, todo, done)
-    if not leases.holds(store, job, batch, token):   # overran the lease: another run has it
-        raise chain.LeaseLost(f"job {job} batch {batch}: lease lost before writing")
+    rows, outcomes, to_write = _write_ahead(store, crm, job, batch, todo, done, token)
     outcomes += _write(crm, to_write)
     with store.begin() as conn:
         # On a first run every entry was written just now: seal from memory, not a re-read.
         chain.seal_batch(conn, job, batch, {s: (st, e) for s, st, e in outcomes},
                          rows=None if done else rows, token=token)
-    return _sealed(store, job, batch) or BatchResult(batch, 0, 0)
+        return _result(conn, job, batch) or BatchResult(batch, 0, 0)
 
 
 def _write_ahead(store: Store, crm: Target, job: int, batch: int,
-                 todo: list[tuple[int, Change]], done: dict[int, Status],
+                 todo: list[tuple[int, Change]], done: dict[int, Status], token: str,
                  ) -> tuple[list[dict[str, Any]], list[tuple[int, Status, str | None]],
                             list[tuple[int, Change]]]:
-    """Record every before-image (new entries are `intended`) before any write is made."""
+    """Record every before-image (new entries are `intended`) before any write is made, and
+    confirm in the same transaction that the lease is still ours."""
     current = observe(crm, [c for _, c in todo])
     rows: list[dict[str, Any]] = []
     outcomes: list[tuple[int, Status, str | None]] = []
     to_write: list[tuple[int, Change]] = []
+    at = ledger.stamp()
     for (seq, change), now in zip(todo, current, strict=True):
         verdict = settle(change, now)
         if seq not in done:
             before = now if change.op != "create" else change.before
-            rows.append(ledger.entry_row(job, batch, seq, change, before, "intended"))
+            rows.append(ledger.entry_row(job, batch, seq, change, before, "intended", at=at))
         if verdict == "apply":
             to_write.append((seq, change))
         elif verdict == "done":
@@ -95,6 +96,8 @@ def _write_ahead(store: Store, crm: Target, job: int, batch: int,
             outcomes.append((seq, "failed", "the record changed after the plan was made"))
     with store.begin() as conn:
         ledger.write(conn, rows)
+        if not leases.held(conn, job, batch, token):  # overran the lease: another run has it
+            raise chain.LeaseLost(f"job {job} batch {batch}: lease lost before writing")
     return rows, outcomes, to_write
 
 
@@ -125,9 +128,14 @@ def _settle_after_fault(crm: Target, to_write: list[tuple[int, Change]],
 
 
 def _sealed(store: Store, job: int, batch: int) -> BatchResult | None:
-    query = select(t.batches).where(t.batches.c.job == job, t.batches.c.batch == batch)
     with store.engine.connect() as conn:
-        row = conn.execute(query).first()
+        return _result(conn, job, batch)
+
+
+def _result(conn: Connection, job: int, batch: int) -> BatchResult | None:
+    query = select(t.batches.c.state, t.batches.c.applied, t.batches.c.failed).where(
+        t.batches.c.job == job, t.batches.c.batch == batch)
+    row = conn.execute(query).first()
     if row is None or row.state != "sealed":
         return None
     return BatchResult(batch, row.applied, row.failed)

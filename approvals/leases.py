@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from approvals import schema as t
 from approvals.store import Store, aware, now
@@ -39,20 +39,30 @@ def claim_stage(store: Store, job: int, stage: int) -> list[int]:
 def claim_batch(store: Store, job: int, batch: int, lease: float) -> str | None:
     """Take the lease on an unsealed batch and return its token; None if another worker
     holds a live lease. Only the holder of the current token can seal the batch."""
+    with store.begin() as conn:
+        return claim(conn, job, batch, lease)
+
+
+def claim(conn: Connection, job: int, batch: int, lease: float) -> str | None:
+    """`claim_batch` in the caller's transaction (which must commit for the lease to hold)."""
     at, token = now(), uuid.uuid4().hex
     stmt = (update(B).where(
         B.c.job == job, B.c.batch == batch, B.c.state != "sealed",
         or_(B.c.lease_until.is_(None), B.c.lease_until < at),
     ).values(lease_until=at + timedelta(seconds=lease), lease_token=token))
-    with store.begin() as conn:
-        return token if conn.execute(stmt).rowcount == 1 else None
+    return token if conn.execute(stmt).rowcount == 1 else None
 
 
 def holds(store: Store, job: int, batch: int, token: str) -> bool:
     """Whether the lease with `token` is still the batch's, and still live."""
-    query = select(B.c.lease_token, B.c.lease_until).where(B.c.job == job, B.c.batch == batch)
     with store.engine.connect() as conn:
-        row = conn.execute(query).first()
+        return held(conn, job, batch, token)
+
+
+def held(conn: Connection, job: int, batch: int, token: str) -> bool:
+    """`holds`, on the caller's connection (inside its transaction)."""
+    query = select(B.c.lease_token, B.c.lease_until).where(B.c.job == job, B.c.batch == batch)
+    row = conn.execute(query).first()
     return row is not None and row.lease_token == token and (
         row.lease_until is None or aware(row.lease_until) >= now())
 

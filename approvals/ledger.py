@@ -3,6 +3,9 @@
 An entry is `intended` (its before-image is safe, the write may or may not have happened),
 then `applied` or `failed`. When a batch finishes its entries are sealed into a hash chain
 (see `approvals/chain.py`); sealed entries are never updated again.
+
+Entries are written and read on the driver's cursor (`approvals.store.cursor`), a batch or a
+page at a time, each in a short transaction of its own.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from approvals import schema as t
-from approvals.store import Store
+from approvals.store import Store, dumps, fetch, insert_rows, loads
 from tools.changes import Change, FieldValues
 
 Status = Literal["intended", "applied", "failed"]
@@ -37,6 +40,12 @@ class LedgerEntry(BaseModel):
 
 HASHED = ("job", "batch", "seq", "op", "object", "key", "list_name", "before", "after",
           "status", "error", "recorded_at")
+COLUMNS = (*HASHED, "prev_hash", "hash")   # as `_SELECT` reads them
+_SELECT = ("SELECT job, batch, seq, op, \"object\", \"key\", list_name, "
+           "CAST(\"before\" AS TEXT), CAST(\"after\" AS TEXT), status, error, recorded_at, "
+           "prev_hash, hash FROM ledger")
+_PREV, _HASH = COLUMNS.index("prev_hash"), COLUMNS.index("hash")
+PAGE = 5000
 
 
 def payload(row: Any) -> dict[str, Any]:
@@ -50,57 +59,87 @@ def stamp() -> str:
 
 
 def entry_row(job: int, batch: int, seq: int, change: Change, before: FieldValues | None,
-              status: Status, error: str | None = None) -> dict[str, Any]:
-    """A ledger row for a change, with the before-image actually read from the record."""
+              status: Status, error: str | None = None, at: str | None = None,
+              ) -> dict[str, Any]:
+    """A new ledger row for a change (its `payload`: it has no place in the chain yet),
+    with the before-image actually read from the record; `at` is the time it is recorded
+    (now, if not given)."""
     return {"job": job, "batch": batch, "seq": seq, "op": change.op, "object": change.object,
             "key": change.key, "list_name": change.list_name, "before": before,
             "after": change.after, "status": status, "error": error,
-            "recorded_at": stamp(), "prev_hash": None, "hash": None}
+            "recorded_at": at or stamp()}
 
 
 def write(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert new entries (the write-ahead step when their status is `intended`)."""
-    if rows:
-        conn.execute(insert(t.ledger), rows)
+    values = [(r["job"], r["batch"], r["seq"], r["op"], r["object"], r["key"], r["list_name"],
+               dumps(r["before"]), dumps(r["after"]), r["status"], r["error"],
+               r["recorded_at"], None, None) for r in rows]
+    insert_rows(conn, "ledger", COLUMNS, values, json=("before", "after"))
 
 
 def statuses(store: Store, job: int, batch: int) -> dict[int, Status]:
     """The status of each entry already written for a batch, by seq."""
+    with store.engine.connect() as conn:
+        return batch_statuses(conn, job, batch)
+
+
+def batch_statuses(conn: Connection, job: int, batch: int) -> dict[int, Status]:
+    """`statuses`, on a connection of the caller's."""
     query = select(t.ledger.c.seq, t.ledger.c.status).where(
         t.ledger.c.job == job, t.ledger.c.batch == batch)
-    with store.engine.connect() as conn:
-        return {r.seq: r.status for r in conn.execute(query)}
+    return {r.seq: r.status for r in conn.execute(query)}
 
 
 def rows(conn: Connection, job: int, batch: int) -> list[dict[str, Any]]:
-    """A batch's ledger rows as plain dicts, in seq order (for sealing and verifying)."""
-    query = select(t.ledger).where(t.ledger.c.job == job, t.ledger.c.batch == batch
-                                   ).order_by(t.ledger.c.seq)
-    return [dict(r) for r in conn.execute(query).mappings()]
+    """A batch's ledger rows, each as its `payload` (a plain dict), in seq order."""
+    return [row for row, _, _ in chained_rows(conn, job, batch)]
+
+
+def chained_rows(conn: Connection, job: int, batch: int,
+                 ) -> list[tuple[dict[str, Any], str | None, str | None]]:
+    """A batch's ledger rows in seq order, each as (`payload`, prev_hash, hash)."""
+    return [(_payload(r), r[_PREV], r[_HASH]) for r in fetch(
+        conn, f"{_SELECT} WHERE job = ? AND batch = ? ORDER BY seq", (job, batch))]
 
 
 def entries(store: Store, job: int | None = None, batch: int | None = None,
             conn: Connection | None = None, key: str | None = None,
             ) -> Iterator[LedgerEntry]:
-    """Entries in chain order (job, batch, seq), streamed."""
-    query = select(t.ledger).order_by(t.ledger.c.job, t.ledger.c.batch, t.ledger.c.seq)
-    if job is not None:
-        query = query.where(t.ledger.c.job == job)
-    if batch is not None:
-        query = query.where(t.ledger.c.batch == batch)
-    if key is not None:
-        query = query.where(t.ledger.c.key == key)
-    if conn is not None:
-        yield from (_entry(r) for r in conn.execute(query).mappings())
-        return
-    with store.engine.connect() as own:
-        for r in own.execution_options(yield_per=5000).execute(query).mappings():
-            yield _entry(r)
+    """Entries in chain order (job, batch, seq), streamed a page at a time (by key, each
+    page in a short read of its own, so nothing is held open between pages)."""
+    where, params = [], []
+    for column, value in (("job", job), ("batch", batch), ('"key"', key)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    after: tuple[int, int, int] = (-1, -1, -1)
+    while True:
+        page = " AND ".join([*where, "(job, batch, seq) > (?, ?, ?)"])
+        query = f"{_SELECT} WHERE {page} ORDER BY job, batch, seq LIMIT {PAGE}"
+        keyed = [*params, *after]
+        if conn is not None:
+            found = fetch(conn, query, keyed)
+        else:
+            with store.engine.connect() as own:
+                found = fetch(own, query, keyed)
+        yield from (_entry(_payload(r), r[_PREV], r[_HASH]) for r in found)
+        if len(found) < PAGE:
+            return
+        after = (found[-1][0], found[-1][1], found[-1][2])
 
 
-def _entry(r: Any) -> LedgerEntry:
+def _payload(row: Any) -> dict[str, Any]:
+    # Spelled out (the columns of `_SELECT`, in order): twice as fast as dict(zip(...)).
+    return {"job": row[0], "batch": row[1], "seq": row[2], "op": row[3], "object": row[4],
+            "key": row[5], "list_name": row[6], "before": loads(row[7]),
+            "after": loads(row[8]), "status": row[9], "error": row[10],
+            "recorded_at": row[11]}
+
+
+def _entry(r: dict[str, Any], prev_hash: str | None, hash: str | None) -> LedgerEntry:
     change = Change(op=r["op"], object=r["object"], key=r["key"], list_name=r["list_name"],
                     before=r["before"], after=r["after"])
     return LedgerEntry(job=r["job"], batch=r["batch"], seq=r["seq"], change=change,
                        status=r["status"], error=r["error"], recorded_at=r["recorded_at"],
-                       prev_hash=r["prev_hash"], hash=r["hash"])
+                       prev_hash=prev_hash, hash=hash)

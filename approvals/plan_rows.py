@@ -5,12 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import func, insert, select
 
 from agents.plans import BatchHeader, Reject
 from approvals import schema as t
-from approvals.store import Store
+from approvals.store import Store, dumps, fetch, insert_rows, loads
 from tools.changes import Change
+
+CHANGE_COLUMNS = ("job", "batch", "seq", "op", "object", "key", "list_name", "before",
+                  "after", "reason")
+REJECT_COLUMNS = ("job", "row", "kind", "field", "value", "reason")
+# Validating a batch as one list costs less than a constructor call per change.
+_CHANGES = TypeAdapter(list[Change])
+_BATCH = ('SELECT op, "object", "key", list_name, CAST("before" AS TEXT), '
+          'CAST("after" AS TEXT), reason FROM changes WHERE job = ? AND batch = ? ORDER BY seq')
 
 
 class PlanRows:
@@ -21,24 +30,19 @@ class PlanRows:
 
     def write_batch(self, job: int, header: BatchHeader, changes: list[Change]) -> None:
         """Store one batch of changes and its header, in one transaction."""
-        rows = [
-            {"job": job, "batch": header.batch, "seq": seq, "op": c.op, "object": c.object,
-             "key": c.key, "list_name": c.list_name, "before": c.before, "after": c.after,
-             "reason": c.reason}
-            for seq, c in enumerate(changes)
-        ]
+        rows = [(job, header.batch, seq, c.op, c.object, c.key, c.list_name, dumps(c.before),
+                 dumps(c.after), c.reason) for seq, c in enumerate(changes)]
         with self.store.begin() as conn:
             conn.execute(insert(t.batches).values(
                 job=job, batch=header.batch, stage=header.stage, size=header.size,
                 digest=header.digest, state="pending", applied=0, failed=0))
-            conn.execute(insert(t.changes), rows)
+            insert_rows(conn, "changes", CHANGE_COLUMNS, rows, json=("before", "after"))
 
     def write_rejects(self, job: int, rejects: list[Reject]) -> None:
         """Store rows the plan will not write."""
+        rows = [(job, r.row, r.kind, r.field, r.value, r.reason) for r in rejects]
         with self.store.begin() as conn:
-            conn.execute(insert(t.rejects), [
-                {"job": job, "row": r.row, "kind": r.kind, "field": r.field, "value": r.value,
-                 "reason": r.reason} for r in rejects])
+            insert_rows(conn, "rejects", REJECT_COLUMNS, rows)
 
     def headers(self, job: int) -> list[BatchHeader]:
         """The job's batch headers in execution order (stage, then batch)."""
@@ -50,10 +54,12 @@ class PlanRows:
 
     def batch(self, job: int, batch: int) -> list[Change]:
         """The changes of one batch, in order."""
-        query = select(t.changes).where(
-            t.changes.c.job == job, t.changes.c.batch == batch).order_by(t.changes.c.seq)
         with self.store.engine.connect() as conn:
-            return [_change(r) for r in conn.execute(query).mappings()]
+            rows = fetch(conn, _BATCH, (job, batch))
+        return _CHANGES.validate_python([
+            {"op": op, "object": obj, "key": key, "list_name": list_name,
+             "before": loads(before), "after": loads(after), "reason": reason}
+            for op, obj, key, list_name, before, after, reason in rows])
 
     def changes(self, job: int, limit: int | None = None, offset: int = 0,
                 ) -> Iterator[tuple[int, int, Change]]:
@@ -87,8 +93,7 @@ class PlanRows:
 
 
 def _change(r: Any) -> Change:
-    # Rows the store wrote from validated changes, and checked against the plan's digest
-    # before anything is written: validating them again would only cost time.
-    return Change.model_construct(op=r["op"], object=r["object"], key=r["key"],
-                                  list_name=r["list_name"], before=r["before"],
-                                  after=r["after"], reason=r["reason"])
+    # Validating is cheaper than pydantic's model_construct, and the gate checks the rows
+    # against the approved digest before anything is written anyway.
+    return Change(op=r["op"], object=r["object"], key=r["key"], list_name=r["list_name"],
+                  before=r["before"], after=r["after"], reason=r["reason"])

@@ -9,19 +9,21 @@ plan's rejects, for a person to look at.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from itertools import islice
+from typing import Any, TypeVar
 
 from agents.kinds import PlanContext, Services
 from agents.plans import Reject
 from agents.requests import RollbackParams
-from approvals import chain, ledger
+from approvals import chain
 from approvals.errors import NothingToRollBack
 from approvals.store import Store
 from tools.apply import observe
 from tools.changes import MEMBER_IN, Change, FieldValues
 from tools.records import Record
 
+T = TypeVar("T")
 ROLLBACKABLE = ("succeeded", "partially_failed", "failed")
 # Stages undo in the reverse order of the upload: memberships, then contacts, then lists.
 STAGE = {"list_membership": 0, "contact": 1, "list": 2, "link": 0}
@@ -44,20 +46,21 @@ class RollbackKind:
                 f"job {of_job} is {job.state}; only a finished job can be rolled back")
 
     def plan(self, params: RollbackParams, ctx: PlanContext) -> None:
-        """Propose the inverse of every applied change of `params.of_job`."""
+        """Propose the inverse of every applied change of `params.of_job`.
+
+        The ledger is verified in the same pass that reads it; a plan made from a ledger
+        that fails verification is refused at the end of the pass (and dropped: planning
+        writes nothing to the CRM).
+        """
         self.check(params.of_job)
-        verified = chain.verify(self.store, params.of_job)
-        if not verified.ok:   # a rollback planned from a forged log could delete anything
-            raise NothingToRollBack(f"job {params.of_job}'s ledger fails verification: "
-                                    + "; ".join(verified.problems[:3]))
-        applied = (e for e in ledger.entries(self.store, params.of_job)
-                   if e.status == "applied")
+        verified = chain.Verification()
+        applied = (row for rows in chain.checked_batches(self.store, params.of_job, verified)
+                   for row in rows if row["status"] == "applied")
         position, lists, removing = 0, [], Counter[str]()
         for chunk in _chunks(applied, 1000):
-            inverses = [inverse(e.change, e.change.before) for e in chunk]
-            deleted = [i.key for i in inverses if i.op == "delete" and i.object == "contact"]
-            records = ctx.crm.read_contacts(deleted) if deleted else {}
-            for inv, now in zip(inverses, observe(ctx.target, inverses), strict=True):
+            inverses = [inverse_of(row) for row in chunk]
+            records, current = _observe(ctx, inverses)
+            for inv, now in zip(inverses, current, strict=True):
                 position += 1
                 added = _filled_since(inv, records)
                 if added:
@@ -69,26 +72,63 @@ class RollbackKind:
                 if inv.op == "remove_member" and now is not None:
                     removing[inv.list_name or ""] += 1
                 _propose(ctx, params.of_job, position, inv, now)
+        if not verified.ok:   # a rollback planned from a forged log could delete anything
+            raise NothingToRollBack(f"job {params.of_job}'s ledger fails verification: "
+                                    + "; ".join(verified.problems[:3]))
         _delete_lists(ctx, params.of_job, lists, removing)
 
 
 def inverse(change: Change, before: FieldValues | None) -> Change:
     """The change that undoes `change`, whose record held `before` when it was written."""
-    reason = f"undo {change.op}"
-    if change.op == "create":
-        return Change(op="delete", object=change.object, key=change.key,
-                      before=change.after, reason=reason)
-    if change.op == "delete":
-        return Change(op="create", object=change.object, key=change.key,
-                      after=before, reason=reason)
-    if change.op == "add_member":
-        return Change(op="remove_member", object=change.object, key=change.key,
-                      list_name=change.list_name, before=dict(MEMBER_IN), reason=reason)
-    if change.op == "remove_member":
-        return Change(op="add_member", object=change.object, key=change.key,
-                      list_name=change.list_name, after=dict(MEMBER_IN), reason=reason)
-    return Change(op="update", object=change.object, key=change.key, before=change.after,
-                  after={f: (before or {}).get(f) for f in change.after or {}}, reason=reason)
+    return inverse_of({"op": change.op, "object": change.object, "key": change.key,
+                       "list_name": change.list_name, "after": change.after, "before": before})
+
+
+def inverse_of(entry: Mapping[str, Any]) -> Change:
+    """The change that undoes a ledger entry (`op`, `object`, `key`, `list_name`, `after`,
+    and `before`: what its record held when it was written)."""
+    op, obj, key, after = entry["op"], entry["object"], entry["key"], entry["after"]
+    reason = f"undo {op}"
+    if op == "create":
+        return Change(op="delete", object=obj, key=key, before=after, reason=reason)
+    if op == "delete":
+        return Change(op="create", object=obj, key=key, after=entry["before"], reason=reason)
+    if op == "add_member":
+        return Change(op="remove_member", object=obj, key=key, list_name=entry["list_name"],
+                      before=dict(MEMBER_IN), reason=reason)
+    if op == "remove_member":
+        return Change(op="add_member", object=obj, key=key, list_name=entry["list_name"],
+                      after=dict(MEMBER_IN), reason=reason)
+    if op != "update":
+        raise ValueError(f"a ledger entry with an unknown op: {op!r}")
+    before = entry["before"] or {}
+    return Change(op="update", object=obj, key=key, before=after,
+                  after={f: before.get(f) for f in after or {}}, reason=reason)
+
+
+def _observe(ctx: PlanContext, inverses: list[Change],
+             ) -> tuple[dict[str, Record], list[FieldValues | None]]:
+    """What `observe` says of each inverse, and the whole records of the contacts that
+    would be deleted (for `_filled_since`): those are read once, for both."""
+    deleting = [i for i, inv in enumerate(inverses) if _deletes_contact(inv)]
+    if not deleting:
+        return {}, observe(ctx.target, inverses)
+    records = ctx.crm.read_contacts([inverses[i].key for i in deleting])
+    current: list[FieldValues | None] = [None] * len(inverses)
+    for i in deleting:
+        inv, record = inverses[i], records.get(inverses[i].key)
+        names = set(inv.after or {}) | set(inv.before or {})     # as `observe` reads it
+        current[i] = None if record is None else {f: record.fields.get(f) for f in names}
+    others = [i for i, inv in enumerate(inverses) if not _deletes_contact(inv)]
+    if others:
+        seen = observe(ctx.target, [inverses[i] for i in others])
+        for i, now in zip(others, seen, strict=True):
+            current[i] = now
+    return records, current
+
+
+def _deletes_contact(inv: Change) -> bool:
+    return inv.op == "delete" and inv.object == "contact"
 
 
 def _filled_since(inv: Change, records: dict[str, Record]) -> list[str]:
@@ -174,6 +214,6 @@ def _changed_fields(now: FieldValues | None, wanted: FieldValues | None) -> list
             if ((now or {}).get(f) or None) != (v or None)]
 
 
-def _chunks(items: Iterator[ledger.LedgerEntry], size: int) -> Iterator[list[ledger.LedgerEntry]]:
+def _chunks(items: Iterator[T], size: int) -> Iterator[list[T]]:
     while chunk := list(islice(items, size)):
         yield chunk

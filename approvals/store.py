@@ -6,9 +6,10 @@ the ledger have their own modules; they all work through a `Store`'s engine.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,77 @@ class Store:
             conn.execute(t.jobs.delete().where(t.jobs.c.id == job))
 
 
+@contextmanager
+def cursor(conn: Connection) -> Iterator[Any]:
+    """The DBAPI cursor of `conn`, inside whatever transaction `conn` has begun.
+
+    The statements that touch every change (plan rows, ledger entries, the seal) run on it
+    with the driver's own `executemany`: SQLAlchemy's per-row parameter and result
+    processing costs more than the database's own work on those rows.
+    """
+    if not conn.in_transaction():
+        conn.begin()         # SQLAlchemy's BEGIN, so its commit and rollback cover these rows
+    cur = conn.connection.cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
+
+
+def sql(conn: Connection, statement: str) -> str:
+    """`statement` written with ``?`` markers and ``?json`` for a JSON value, in the
+    driver's style: as is for sqlite3, ``%s`` and ``%s::json`` for psycopg."""
+    return _styled(conn.dialect.paramstyle == "qmark", statement)
+
+
+@lru_cache(maxsize=128)
+def _styled(qmark: bool, statement: str) -> str:
+    if qmark:
+        return statement.replace("?json", "?")
+    return statement.replace("?json", "%s::json").replace("?", "%s")
+
+
+def dumps(value: object) -> str:
+    """A JSON column's value as the store writes it (None is JSON ``null``, as SQLAlchemy
+    writes it)."""
+    return orjson.dumps(value).decode()
+
+
+def loads(value: str | bytes | None) -> Any:
+    """A JSON column's value read as text (select it with ``CAST(col AS TEXT)``)."""
+    return None if value is None else orjson.loads(value)
+
+
+def executemany(conn: Connection, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run `statement` (see `sql`) once per row with the driver's executemany."""
+    if rows:
+        with cursor(conn) as cur:
+            cur.executemany(sql(conn, statement), rows)
+
+
+def insert_rows(conn: Connection, table: str, columns: Sequence[str],
+                rows: Sequence[Sequence[Any]], json: Sequence[str] = ()) -> None:
+    """Insert `rows` (tuples in the order of `columns`; JSON columns, named in `json`, as
+    text from `dumps`): with executemany on SQLite, with COPY on PostgreSQL."""
+    if not rows:
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    if conn.dialect.name == "postgresql":
+        with cursor(conn) as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?json" if c in json else "?" for c in columns)
+    executemany(conn, f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+
+
+def fetch(conn: Connection, statement: str, params: Sequence[Any]) -> list[Any]:
+    """Rows of one query (see `sql`) as the driver returns them: plain tuples."""
+    with cursor(conn) as cur:
+        cur.execute(sql(conn, statement), params)
+        return list(cur.fetchall())
+
+
 def _job(row: Any) -> Job:
     return Job(
         job=row["id"], kind=row["kind"], state=row["state"],
@@ -194,6 +266,7 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA wal_autocheckpoint=10000")
         cur.close()
 
     return engine

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import shutil
 import time
@@ -67,6 +68,7 @@ def run(kind: str, data: Path, work: Path, out: Path, batch_size: int,
                         targets={"sandbox": Target()})
     request, state, cells = _setup(kind, data, home)
     app = build(settings)
+    gc.freeze()                # as the CLI does once the app is built (mops.common)
     try:
         done = _phases(app, request, state, profile)
         started = time.perf_counter()

@@ -67,15 +67,20 @@ class Phases:
         gc.collect()
         self._fold_peak()
         resettable = reset_peak()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
             seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
             peak = (rss_mb("VmHWM") or 0.0) if resettable else max_rss_mb()
             self._fold_peak()
-            self.phases.append({"phase": name, "seconds": seconds, "peak_rss_mb": peak})
-            print(f"  {name}: {seconds:.2f} s, peak RSS {peak:.0f} MiB", flush=True)
+            self.phases.append({"phase": name, "seconds": seconds, "cpu_seconds": cpu,
+                                "peak_rss_mb": peak})
+            # CPU time is this process's own: less swayed than wall time by other work
+            # on the machine, but blind to time spent waiting on the disk.
+            print(f"  {name}: {seconds:.2f} s (CPU {cpu:.2f} s), peak RSS {peak:.0f} MiB",
+                  flush=True)
 
     def write(self, out: Path, **result: Any) -> None:
         """Write the phases, `result` and the process's lifetime peak RSS to `out`."""

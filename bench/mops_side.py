@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import shutil
 import time
@@ -43,6 +44,7 @@ def run(data: Path, work: Path, out: Path, batch_size: int,
     settings = Settings(home=home, user="alice", batch_size=batch_size, approvals=Policy(),
                         targets={"sandbox": Target()})
     app = build(settings)
+    gc.freeze()                # as the CLI does once the app is built (mops.common)
     request = JobRequest(params=ListUploadParams(file=str(data / "leads.csv"),
                                                  list=manifest["list"]),
                          requested_by="alice")

@@ -7,6 +7,7 @@ Exit codes: 0 done; 1 the request failed (a one-line message on stderr says why)
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Annotated
@@ -48,6 +49,9 @@ def opened(show_progress: bool = False) -> Iterator[App]:
     """
     try:
         app = build()
+        # What the app holds lives as long as the command: keep the collector from scanning
+        # it again and again while a job makes millions of short-lived objects.
+        gc.freeze()
     except UNREACHABLE as exc:
         output.fail(f"cannot reach the job store: {_first_line(exc)}")
         raise

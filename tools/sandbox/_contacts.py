@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pydantic import TypeAdapter
-from sqlalchemy import delete
 from sqlalchemy.engine import Connection
 
 from tools.changes import FieldValues
@@ -17,7 +16,6 @@ from tools.fields import WRITABLE_FIELDS
 from tools.records import Record, WriteResult
 from tools.sandbox import _sql
 from tools.sandbox._results import EXISTS, MISSING, results
-from tools.sandbox._schema import CONTACTS, LIST_MEMBERS
 from tools.sandbox._sql import Row
 
 _WRITABLE = frozenset(WRITABLE_FIELDS)
@@ -129,8 +127,5 @@ def update_many(conn: Connection, updates: Sequence[tuple[str, FieldValues]]) ->
 def delete_many(conn: Connection, keys: Sequence[str]) -> list[WriteResult]:
     """Delete contacts and their memberships; a missing key is an item error."""
     present = _sql.existing(conn, keys)
-    for chunk in _sql.in_chunks(sorted(present)):
-        # Explicit, so it holds even where the foreign key's cascade is not enforced.
-        conn.execute(delete(LIST_MEMBERS).where(LIST_MEMBERS.c.email.in_(chunk)))
-        conn.execute(delete(CONTACTS).where(CONTACTS.c.email.in_(chunk)))
+    _sql.delete(conn, sorted(present))
     return results(keys, {i: MISSING for i, key in enumerate(keys) if key not in present})

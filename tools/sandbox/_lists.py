@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
 
 from tools.records import WriteResult
 from tools.sandbox import _sql
 from tools.sandbox._results import MISSING, NO_LIST, failed, results
 from tools.sandbox._schema import LIST_MEMBERS, LISTS
-
-_MEMBER = LIST_MEMBERS.c.email
-_OF_LIST = LIST_MEMBERS.c.list_id == bindparam("list_id")
-_MEMBERS_AMONG = select(_MEMBER).where(_OF_LIST, _MEMBER.in_(bindparam("keys", expanding=True)))
-_REMOVE = delete(LIST_MEMBERS).where(_OF_LIST, _MEMBER.in_(bindparam("keys", expanding=True)))
 
 
 def list_id(conn: Connection, name: str) -> int | None:
@@ -47,12 +42,7 @@ def drop(conn: Connection, name: str) -> WriteResult:
 def members(conn: Connection, name: str, keys: Sequence[str]) -> set[str]:
     """Which of `keys` are members of the list `name` (none if there is no such list)."""
     found = list_id(conn, name)
-    among: set[str] = set()
-    if found is None:
-        return among
-    for chunk in _sql.in_chunks(keys):
-        among.update(conn.scalars(_MEMBERS_AMONG, {"list_id": found, "keys": chunk}))
-    return among
+    return set() if found is None else _sql.members(conn, found, keys)
 
 
 def count(conn: Connection, name: str) -> int:
@@ -81,8 +71,7 @@ def remove(conn: Connection, name: str, keys: Sequence[str]) -> list[WriteResult
     found = list_id(conn, name)
     if found is None:
         return results(keys, dict.fromkeys(range(len(keys)), NO_LIST))
-    for chunk in _sql.in_chunks(keys):
-        conn.execute(_REMOVE, {"list_id": found, "keys": chunk})
+    _sql.remove_members(conn, found, keys)
     return results(keys, {})
 
 

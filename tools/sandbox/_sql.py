@@ -88,6 +88,44 @@ def _select_in(conn: Connection, columns: str, keys: Sequence[str]) -> list[Row]
     return rows
 
 
+def members(conn: Connection, list_id: int, keys: Sequence[str]) -> set[str]:
+    """Which of `keys` are members of the list."""
+    among: set[str] = set()
+    ph = placeholder(conn)
+    with cursor(conn) as cur:
+        for chunk in in_chunks(keys):
+            cur.execute(
+                f"SELECT email FROM list_members WHERE list_id = {ph}"
+                f" AND email IN ({_marks(ph, len(chunk))})",
+                [list_id, *chunk],
+            )
+            among.update(row[0] for row in cur.fetchall())
+    return among
+
+
+def remove_members(conn: Connection, list_id: int, keys: Sequence[str]) -> None:
+    """Take `keys` out of the list (keys that are not members are ignored)."""
+    ph = placeholder(conn)
+    with cursor(conn) as cur:
+        for chunk in in_chunks(keys):
+            cur.execute(
+                f"DELETE FROM list_members WHERE list_id = {ph}"
+                f" AND email IN ({_marks(ph, len(chunk))})",
+                [list_id, *chunk],
+            )
+
+
+def delete(conn: Connection, keys: Sequence[str]) -> None:
+    """Delete the contacts `keys` and their memberships (explicitly, so it holds even where
+    the foreign key's cascade is not enforced)."""
+    ph = placeholder(conn)
+    with cursor(conn) as cur:
+        for chunk in in_chunks(keys):
+            marks = _marks(ph, len(chunk))
+            cur.execute(f"DELETE FROM list_members WHERE email IN ({marks})", chunk)
+            cur.execute(f"DELETE FROM contacts WHERE email IN ({marks})", chunk)
+
+
 def page(conn: Connection, after: str | None, size: int) -> list[Row]:
     """Up to `size` rows of (email, *WRITABLE_FIELDS) in key order, after the key `after`."""
     ph = placeholder(conn)
