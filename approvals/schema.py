@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -130,4 +131,15 @@ seals = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),      # chains every sealed job in order
     Column("sealed_at", String(40), nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("name", String(200), primary_key=True),    # normalised: stripped, lower-case
+    Column("role", String(16), nullable=False),       # requester, approver, admin
+    Column("slack_id", String(64), unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256; never the token
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
 )

@@ -114,10 +114,20 @@ def build(settings: Settings | None = None) -> App:
     runtime = Runtime(store=store, policy=settings.approvals, kinds=kinds, connect=connect,
                       batch_size=settings.batch_size)
     if settings.broker_url is None:
-        return App(settings, runtime, Jobs(runtime, InProcessRunner(runtime)))
+        return _watched(App(settings, runtime, Jobs(runtime, InProcessRunner(runtime))))
     queue = QueueSettings(broker_url=settings.broker_url.get_secret_value(),
                           batch_lease=settings.batch_lease,
                           visibility_timeout=settings.visibility_timeout,
                           queue=settings.queue)
     celery = make_celery(queue, lambda: build(settings).runtime)
-    return App(settings, runtime, Jobs(runtime, QueuedRunner(runtime, celery)), celery)
+    return _watched(App(settings, runtime, Jobs(runtime, QueuedRunner(runtime, celery)), celery))
+
+
+def _watched(app: App) -> App:
+    """With Slack configured, its messages follow every job (whichever door moved it)."""
+    slack = app.settings.slack
+    if slack.signing_secret is not None or slack.bot_token is not None:
+        from mops.slack.app import watcher
+
+        app.runtime.watchers.append(watcher(app))
+    return app

@@ -20,6 +20,7 @@ from mops.crm_commands import crm_cli, sandbox_cli
 from mops.fix_commands import backfill, utm_fix
 from mops.log_commands import log
 from mops.queue_commands import db_cli, watch, worker
+from mops.user_commands import users_cli
 from mops.views import job_view
 from mops.web import serve
 
@@ -32,6 +33,7 @@ cli.add_typer(sandbox_cli, name="sandbox")
 cli.add_typer(crm_cli, name="crm")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(connections_cli, name="connections")
+cli.add_typer(users_cli, name="users")
 cli.command(name="log")(log)
 cli.command(name="worker")(worker)
 cli.command(name="watch")(watch)

@@ -45,6 +45,7 @@ class Jobs:
         """Approve or reject; a job approved by this decision is run."""
         decided = self.rt.gate.decide(job, actor, verdict, digest=digest, comment=comment,
                                       door=door)
+        self.rt.notify(job)
         return self.runner.execute(job) if decided.state == "approved" else decided
 
     def rollback(self, job: int, actor: str, source: Source = "cli") -> Job:

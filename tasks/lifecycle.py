@@ -59,6 +59,7 @@ def plan_job(rt: Runtime, job_id: int) -> Job:
         else:
             rt.store.move(job_id, "awaiting_approval", SYSTEM,
                           f"needs {requirement.approvals} approval(s)", conn)
+    rt.notify(job_id)
     return rt.store.get(job_id)
 
 
@@ -67,6 +68,7 @@ def start_job(rt: Runtime, job_id: int) -> list[list[int]]:
     job = rt.gate.authorize(job_id)
     if job.state == "approved":
         rt.store.move(job_id, "running", SYSTEM)
+        rt.notify(job_id)
     stages: dict[int, list[int]] = {}
     for header in rt.rows.headers(job_id):
         stages.setdefault(header.stage, []).append(header.batch)
@@ -105,6 +107,7 @@ def finish_job(rt: Runtime, job_id: int) -> Job:
             original = int(job.params["of_job"])
             rt.store.move(original, "rolled_back", job.requested_by,
                           f"undone by job {job_id}", conn)
+    rt.notify(job_id)
     return rt.store.get(job_id)
 
 
@@ -113,6 +116,7 @@ def halt_job(rt: Runtime, job_id: int, reason: str) -> None:
     so what it did write can be rolled back."""
     if rt.store.get(job_id).state == "running":
         rt.store.move(job_id, "failed", SYSTEM, "stopped by the gate", error=reason)
+        rt.notify(job_id)
 
 
 def _drop_plan(rt: Runtime, job_id: int) -> None:
