@@ -66,7 +66,11 @@ class JobKind(Protocol):
     """A kind of job: its name, its parameters' model and its planner."""
 
     name: str
-    params: type[Params]
+
+    @property
+    def params(self) -> type[Params]:
+        """The model of the kind's parameters (a class attribute does)."""
+        ...
 
     def plan(self, params: Any, ctx: PlanContext) -> None:
         """Turn `params` into changes and rejects in `ctx.plan`."""

@@ -179,6 +179,14 @@ class Users:
         user = _user(row)
         return user if user.enabled else None
 
+    def token_epoch(self, name: str) -> str | None:
+        """A short fingerprint of the user's current token hash: a session keeps it, so a
+        rotated token ends the sessions opened with the old one. None if no such user."""
+        with self.store.engine.connect() as conn:
+            found = conn.execute(select(t.users.c.token_hash).where(
+                t.users.c.name == normalise(name))).scalar()
+        return None if found is None else hashlib.sha256(found.encode()).hexdigest()[:16]
+
     def by_slack_id(self, slack_id: str) -> User | None:
         """The enabled user with that Slack id; None if unknown or disabled."""
         slack = _slack(slack_id)

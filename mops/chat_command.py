@@ -23,6 +23,7 @@ from mops import output
 from mops.app import App
 from mops.common import AsUser, Json, Wait, opened, submit
 from tools.crm import CRM
+from tools.readonly import read_only
 from tools.sheet import Target
 from tools.where import parse_where
 
@@ -103,11 +104,9 @@ def _target_of(proposal: Proposal, default: str) -> str:
 def _read_only(app: App, job_target: str, crm: CRM) -> Target:
     """What the preview plans against: the CRM behind a read-only wrapper, or a links file
     (whose reads never create anything)."""
-    from agents.chat.tools import ReadOnlyCRM
-
     if job_target == crm.name:
-        return ReadOnlyCRM(crm)
-    return app.runtime.connect(job_target)
+        return read_only(crm)
+    return read_only(app.runtime.connect(job_target))
 
 
 def _proposal_view(proposal: Proposal, plan: Plan) -> dict[str, Any]:

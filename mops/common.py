@@ -24,6 +24,7 @@ from approvals.errors import ApprovalsError
 from mops import output
 from mops.app import App, UnknownTarget, build
 from mops.queue_commands import wait_for
+from mops.settings import ConfigError
 from mops.views import job_view
 from tasks.lifecycle import PlanningFailed
 from tools.errors import ToolError
@@ -54,6 +55,9 @@ def opened(show_progress: bool = False) -> Iterator[App]:
         gc.freeze()
     except UNREACHABLE as exc:
         output.fail(f"cannot reach the job store: {_first_line(exc)}")
+        raise
+    except ConfigError as exc:
+        output.fail(f"configuration: {exc}")
         raise
     try:
         if show_progress:

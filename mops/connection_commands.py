@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import SecretStr
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from mops import output
 from mops.settings import Settings, Target
@@ -21,7 +22,10 @@ NEEDS = {"sandbox": (), "hubspot": ("token",), "salesforce": ("token",),
 
 def describe(name: str, target: Target) -> dict[str, Any]:
     """What a target is, for people and scripts: never a secret, only whether one is set."""
-    view: dict[str, Any] = {"name": name, "kind": target.kind, "url": target.url}
+    url = target.url
+    if url and target.kind == "sandbox":       # a database URL may hold a password
+        url = make_url(url).render_as_string(hide_password=True)
+    view: dict[str, Any] = {"name": name, "kind": target.kind, "url": url}
     for field in SECRETS:
         value = getattr(target, field)
         view[field] = "set" if isinstance(value, SecretStr) and value.get_secret_value() \

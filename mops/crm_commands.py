@@ -31,6 +31,9 @@ def seed_command(
     from mops.common import opened
 
     with opened() as app:
+        kind = app.settings.targets.get(target)
+        if kind is not None and kind.kind != "sandbox":   # seeding writes without a plan
+            output.fail(f"{target!r} is a {kind.kind} target: only a sandbox can be seeded")
         crm = app.connect(target)
         try:
             result = seed(crm, contacts)

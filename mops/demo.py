@@ -30,6 +30,10 @@ def run_demo(home: Path) -> None:
     os.environ["MOPS_HOME"] = str(home)
     for name in ("MOPS_DATABASE_URL", "MOPS_CONFIG", "MOPS_USER"):
         os.environ.pop(name, None)
+    for name in [n for n in os.environ if n.startswith(("MOPS_TARGETS__", "MOPS_SLACK__"))]:
+        os.environ.pop(name)                  # the demo's sandbox is its own, never yours
+    (home / "mops.toml").write_text("# the demo's settings: the defaults\n")
+    os.environ["MOPS_CONFIG"] = str(home / "mops.toml")
     _say("1. A sandbox CRM with demo contacts and lists")
     _run("sandbox seed --contacts 50")
     leads = _write_leads(home)

@@ -22,6 +22,10 @@ from pydantic_settings import (
 from approvals.policy import Policy
 
 
+class ConfigError(ValueError):
+    """The settings are incomplete or contradictory; the message says what to set."""
+
+
 class Limit(BaseModel):
     """A target's rate limit: at most `requests` in any `per_seconds`, across all workers."""
 

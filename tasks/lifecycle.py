@@ -18,6 +18,7 @@ from approvals.states import State
 from approvals.store import Job, now
 from tasks.runtime import Runtime
 from tools.errors import InputError
+from tools.readonly import read_only
 from tools.sheet import Target
 
 SYSTEM = "mops"
@@ -36,7 +37,9 @@ def plan_job(rt: Runtime, job_id: int) -> Job:
     crm = rt.connect(job.target)
     try:
         kind = rt.kinds.get(job.kind)
-        kind.plan(rt.kinds.parse_params(job.params), PlanContext(job_id, crm, builder))
+        # A planner reads and proposes: it gets a view that refuses writes.
+        kind.plan(rt.kinds.parse_params(job.params),
+                  PlanContext(job_id, read_only(crm), builder))
         plan = builder.finish()
     except Exception as exc:  # bad input, or the CRM failing: the job fails, nothing is kept
         message = str(exc) if isinstance(exc, InputError | ApprovalsError) else (

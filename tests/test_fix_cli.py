@@ -6,7 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.test_utm_fix_job import LINKS, TAXONOMY
+from tests.test_utm_fix_job import LINKS
+from tests.test_utm_taxonomy import EXAMPLE as TAXONOMY
 
 Run = Callable[..., str]
 
@@ -41,3 +42,9 @@ def test_backfill_as_json_and_its_errors(mops: Run, tmp_path: Path) -> None:
     err = mops("backfill", "country", "--value", "DE", "--object", "deal", code=2)
     assert "only 'contact'" in err
     assert len(json.loads(mops("jobs", "--json"))) == 2      # the failures left no job
+
+
+def test_only_a_sandbox_can_be_seeded(mops: Run, tmp_path: Path) -> None:
+    (tmp_path / "none.toml").write_text('[targets.hs]\nkind = "hubspot"\ntoken = "t"\n')
+    err = mops("sandbox", "seed", "--target", "hs", code=1)
+    assert "only a sandbox can be seeded" in err

@@ -11,8 +11,12 @@ import pytest
 from agents import kinds as kinds_module
 from agents.kinds import BadParams, PlanContext, Registry, Services, UnknownKind
 from agents.list_upload import ListUploadKind
-from agents.requests import ListUploadParams, Params
+from agents.requests import JobRequest, ListUploadParams, Params
 from approvals.rollback import RollbackKind
+from mops.app import App
+from tasks.lifecycle import PlanningFailed
+from tests.helpers import crm_of
+from tools.records import Record
 
 
 class EchoParams(Params):
@@ -70,3 +74,29 @@ def test_stored_params_come_back_as_the_kinds_model(tmp_path: Path) -> None:
         registry.parse_params({"kind": "list_upload", "file": "a.csv"})
     with pytest.raises(UnknownKind, match="no job kind 'nope'"):
         registry.parse_params({"kind": "nope"})
+
+
+class GreedyParams(Params):
+    kind: Literal["greedy"] = "greedy"
+
+
+class GreedyKind:
+    """A planner that tries to write while planning (a bug, or a hostile plugin)."""
+
+    name = "greedy"
+    params = GreedyParams
+
+    def plan(self, params: GreedyParams, ctx: PlanContext) -> None:
+        ctx.crm.create_contacts([Record(key="sneaky@x.test", fields={})])
+
+
+def test_a_planner_cannot_write_while_planning(app: App) -> None:
+    app.runtime.kinds.register(GreedyKind())
+    with pytest.raises(PlanningFailed, match="create_contacts on a read-only view"):
+        app.jobs.request(JobRequest(params=GreedyParams(), requested_by="alice"))
+    crm = crm_of(app)
+    try:
+        assert crm.read_contacts(["sneaky@x.test"]) == {}
+    finally:
+        crm.close()
+    assert app.store.jobs() == []

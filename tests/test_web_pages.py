@@ -220,3 +220,12 @@ def test_health_and_security_headers(seeded: tuple[App, int, dict[str, str]]) ->
     cookie = page.request.headers["cookie"]
     assert cookie.startswith("mops_session=")
     assert client.get("/static/style.css").status_code == 200
+
+
+def test_rotating_a_token_ends_the_sessions_opened_with_it(
+        seeded: tuple[App, int, dict[str, str]]) -> None:
+    app, _, tokens = seeded
+    client, _ = client_for(app, tokens["bob"])
+    assert client.get("/").status_code == 200
+    Users(app.store).rotate("bob")
+    assert client.get("/").status_code == 401

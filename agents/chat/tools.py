@@ -22,10 +22,10 @@ from agents.intents.types import Proposal
 from agents.kinds import BadParams, PlanContext, Registry, UnknownKind
 from agents.plans import BatchHeader, Plan, PlanBuilder, Reject
 from agents.requests import Params
-from tools.changes import Change, FieldValues
+from tools.changes import Change
 from tools.crm import CRM
 from tools.errors import SystemFault, ToolError
-from tools.records import FieldInfo, Record, WriteResult
+from tools.readonly import ReadOnlyCRM
 from tools.sheet import Target
 from tools.where import Filter, parse_where
 
@@ -36,8 +36,6 @@ READ_TOOLS = ("count_contacts", "search_contacts", "describe_fields", "preview_j
               "propose_job")
 
 
-class WriteRefused(RuntimeError):
-    """Something tried to write through a read-only view (a bug, never an answer)."""
 
 
 class WhereArgs(BaseModel):
@@ -195,59 +193,3 @@ class CountingSink:
 
     def write_rejects(self, job: int, rejects: list[Reject]) -> None:
         pass
-
-
-class ReadOnlyCRM:
-    """A CRM's reads; every write raises `WriteRefused`. Closing it leaves the CRM open."""
-
-    def __init__(self, crm: CRM) -> None:
-        self._crm = crm
-        self.name = crm.name
-
-    def describe_fields(self) -> list[FieldInfo]:
-        return self._crm.describe_fields()
-
-    def read_contacts(self, keys: Sequence[str]) -> dict[str, Record]:
-        return self._crm.read_contacts(keys)
-
-    def iter_contacts(self) -> Iterator[Record]:
-        return self._crm.iter_contacts()
-
-    def list_exists(self, list_name: str) -> bool:
-        return self._crm.list_exists(list_name)
-
-    def list_members(self, list_name: str, keys: Sequence[str]) -> set[str]:
-        return self._crm.list_members(list_name, keys)
-
-    def count_members(self, list_name: str) -> int:
-        return self._crm.count_members(list_name)
-
-    def iter_memberships(self) -> Iterator[tuple[str, str]]:
-        return self._crm.iter_memberships()
-
-    def close(self) -> None:
-        pass
-
-    def create_contacts(self, records: Sequence[Record]) -> list[WriteResult]:
-        self._refuse("create_contacts")
-
-    def update_contacts(self, updates: Sequence[tuple[str, FieldValues]]) -> list[WriteResult]:
-        self._refuse("update_contacts")
-
-    def delete_contacts(self, keys: Sequence[str]) -> list[WriteResult]:
-        self._refuse("delete_contacts")
-
-    def create_list(self, list_name: str) -> WriteResult:
-        self._refuse("create_list")
-
-    def delete_list(self, list_name: str) -> WriteResult:
-        self._refuse("delete_list")
-
-    def add_members(self, list_name: str, keys: Sequence[str]) -> list[WriteResult]:
-        self._refuse("add_members")
-
-    def remove_members(self, list_name: str, keys: Sequence[str]) -> list[WriteResult]:
-        self._refuse("remove_members")
-
-    def _refuse(self, method: str) -> NoReturn:
-        raise WriteRefused(f"{method} on a read-only view of {self.name}")

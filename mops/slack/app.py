@@ -27,7 +27,7 @@ from slack_sdk import WebClient
 from starlette.concurrency import run_in_threadpool
 
 from mops.app import App
-from mops.settings import SlackSettings
+from mops.settings import ConfigError, SlackSettings
 from mops.slack import messages
 from mops.slack.door import SlackDoor
 from mops.slack.notify import MessageMap, SlackNotifier
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 PATH = "/slack/events"
 
 
-class SlackNotConfigured(ValueError):
+class SlackNotConfigured(ConfigError):
     """The [slack] settings are incomplete: the app needs its secret, token and channel."""
 
 

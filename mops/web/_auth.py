@@ -65,7 +65,8 @@ class Auth:
         if user is None:
             raise NotAuthenticated("that token does not belong to an enabled user")
         request.session.clear()
-        request.session.update(user=user.name, csrf=secrets.token_urlsafe(32))
+        request.session.update(user=user.name, csrf=secrets.token_urlsafe(32),
+                               epoch=self.users.token_epoch(user.name))
         return user
 
     def session_user(self, request: Request) -> User:
@@ -77,8 +78,9 @@ class Auth:
             user = self.users.get(name)
         except UnknownUser:
             user = None
-        if user is None or not user.enabled:
-            request.session.clear()
+        if (user is None or not user.enabled
+                or request.session.get("epoch") != self.users.token_epoch(name)):
+            request.session.clear()          # disabled, or its token rotated since login
             raise NotAuthenticated("your session has ended; log in again")
         return user
 
