@@ -19,7 +19,7 @@ def test_utm_fix_of_a_links_file_as_json(mops: Run, tmp_path: Path) -> None:
                           "utm.toml", "--out", "fixed.csv", "--as", "alice", "--json"))
     assert job["kind"] == "utm_fix" and job["state"] == "awaiting_approval"
     assert job["summary"]["update"] == 1 and job["summary"]["needs_decision"] == 1
-    assert job["target"].startswith("file://") and job["target"].endswith("column=link")
+    assert job["target"].startswith("file://") and "column=link&sha256=" in job["target"]
     done = json.loads(mops("approve", str(job["job"]), "--as", "bob", "--json"))
     assert done["state"] == "succeeded"
     assert "utm_source=facebook" in (tmp_path / "fixed.csv").read_text()

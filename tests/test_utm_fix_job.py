@@ -13,6 +13,7 @@ from mops.app import App
 from tasks.lifecycle import PlanningFailed
 from tests.helpers import crm_of, snapshot, write_csv
 from tests.test_utm_taxonomy import EXAMPLE as TAXONOMY
+from tools.errors import InputError
 from tools.records import Record
 
 LINKS = (
@@ -138,3 +139,17 @@ def test_a_bad_taxonomy_fails_the_request_and_leaves_no_job(app: App, tmp_path: 
                                                         object="contact"),
                                     requested_by="alice"))
     assert app.store.jobs() == []
+
+
+def test_a_links_file_changed_after_the_plan_is_refused_before_any_write(
+        app: App, tmp_path: Path) -> None:
+    taxonomy = write_csv(tmp_path / "utm.toml", TAXONOMY)
+    source = write_csv(tmp_path / "ads.csv", LINKS)
+    params = UtmFixParams(taxonomy=str(taxonomy), links=str(source), column="link")
+    job = app.jobs.request(JobRequest(params=params, requested_by="alice",
+                                      target=params.target("sandbox")))
+    write_csv(source, LINKS.replace("https://x.test/d?page=2", "https://evil.test/"))
+    with pytest.raises(InputError, match="ads.csv: changed since the plan was made"):
+        app.jobs.decide(job.job, "bob", "approve")
+    assert not (tmp_path / "ads.fixed.csv").exists()
+    assert app.store.get(job.job).state != "succeeded"

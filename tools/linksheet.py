@@ -8,12 +8,14 @@ renders the output from the original and the stored cells (written aside, then r
 A rollback writes the original values back, so the rendered output is the original again.
 
 A sheet is named by a URI that says all of this, so any worker can open it:
-``file:///abs/out.csv?from=/abs/in.csv&column=url``.
+``file:///abs/out.csv?from=/abs/in.csv&column=url&sha256=…`` — the input is bound by its
+hash: if its bytes change after the plan is made, nothing is written or rendered.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,9 +35,19 @@ CREATE TABLE IF NOT EXISTS cells (row INTEGER PRIMARY KEY, value TEXT NOT NULL);
 
 
 def sheet_uri(source: str | Path, out: str | Path, column: str) -> str:
-    """The target name of the fixed copy `out` of the links file `source`."""
-    query = urlencode({"from": str(Path(source).resolve()), "column": column})
-    return f"{Path(out).resolve().as_uri()}?{query}"
+    """The target name of the fixed copy `out` of the links file `source`, bound to the
+    source's content (sha256) as it is now: the target is part of the plan's digest, and a
+    source changed after the plan was made is refused before anything is written."""
+    fields = {"from": str(Path(source).resolve()), "column": column}
+    if Path(source).is_file():
+        fields["sha256"] = file_sha256(Path(source))
+    return f"{Path(out).resolve().as_uri()}?{urlencode(fields)}"
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def is_sheet_uri(name: str) -> bool:
@@ -73,6 +85,7 @@ class LinkSheet:
         self.out = Path(url2pathname(parts.path))
         self.column = query.get("column", ["url"])[0]
         self.links: LinkFile = open_links(query["from"][0], self.column)
+        self.sha256 = query.get("sha256", [None])[0]
         self._db: sqlite3.Connection | None = None
         self._original: dict[int, str] | None = None
         self._dirty = False
@@ -117,6 +130,7 @@ class LinkSheet:
         with cells_path(self.out).open("rb") as handle:   # flock: apart from SQLite's locks
             fcntl.flock(handle, fcntl.LOCK_EX)
             stored = dict(db.execute("SELECT row, value FROM cells").fetchall())
+            self._check_source()
             return write_fixed(self.links, self.out, stored)
 
     def close(self) -> None:
@@ -144,8 +158,15 @@ class LinkSheet:
 
     def _originals(self) -> dict[int, str]:
         if self._original is None:
+            self._check_source()
             self._original = {r.row: r.link for r in rows(self.links)}
         return self._original
+
+    def _check_source(self) -> None:
+        """Refuse a source whose bytes are not those the plan was made from."""
+        if self.sha256 is not None and file_sha256(self.links.path) != self.sha256:
+            raise InputError("changed since the plan was made: nothing is written; plan the "
+                             "fix again", file=str(self.links.path))
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
