@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
-from pydantic import TypeAdapter
+from tools.results import EXISTS, MISSING, NO_LIST, chunks, results
 
-from tools.records import WriteResult
+__all__ = ["BATCH", "EXISTS", "MISSING", "NO_LIST", "chunks", "item_errors", "results"]
 
-T = TypeVar("T")
 BATCH = 100            # inputs per batch call: HubSpot's limit
-EXISTS = "contact already exists"
-MISSING = "no such contact"
-NO_LIST = "no such list"
-
-_RESULTS = TypeAdapter(list[WriteResult])
-
-
-def chunks(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
-    """`items` in slices of at most `size`."""
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def results(keys: Sequence[str], errors: Mapping[int, str]) -> list[WriteResult]:
-    """One result per key, in order: ok unless `errors` has an error at its position."""
-    return _RESULTS.validate_python([
-        {"key": key, "ok": True} if index not in errors
-        else {"key": key, "ok": False, "error": errors[index]}
-        for index, key in enumerate(keys)
-    ])
 
 
 def item_errors(answer: Mapping[str, Any]) -> dict[str, str]:

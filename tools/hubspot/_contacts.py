@@ -16,6 +16,7 @@ from typing import Any
 
 from tools.changes import FieldValues
 from tools.hubspot._batch import (
+    BATCH,
     EXISTS,
     MISSING,
     chunks,
@@ -44,7 +45,7 @@ def fetch(client: Client, keys: Sequence[str]) -> dict[str, Found]:
     """The contacts among `keys` (e-mails) that exist, by key."""
     wanted = list(dict.fromkeys(keys))
     found: dict[str, Found] = {}
-    for chunk in chunks(wanted):
+    for chunk in chunks(wanted, BATCH):
         answer = _read(client, [{"id": key} for key in chunk], by_email=True)
         asked = {key.casefold(): key for key in chunk}
         for item in _found(answer):
@@ -59,7 +60,7 @@ def fetch(client: Client, keys: Sequence[str]) -> dict[str, Found]:
 def fetch_ids(client: Client, ids: Sequence[str]) -> dict[str, Found]:
     """The contacts among record `ids` that exist, by id."""
     found: dict[str, Found] = {}
-    for chunk in chunks(list(dict.fromkeys(ids))):
+    for chunk in chunks(list(dict.fromkeys(ids)), BATCH):
         for item in _found(_read(client, [{"id": i} for i in chunk], by_email=False)):
             found[item.id] = item
     return found
@@ -84,7 +85,7 @@ def create(client: Client, records: Sequence[Record]) -> list[WriteResult]:
     existing = fetch(client, [key for _, key, _ in todo])
     new = [item for item in todo if item[1] not in existing]
     errors.update({index: EXISTS for index, key, _ in todo if key in existing})
-    for chunk in chunks(new):
+    for chunk in chunks(new, BATCH):
         errors.update(_upsert(client, chunk))
     return results([record.key for record in records], errors)
 
@@ -103,7 +104,7 @@ def update(client: Client, updates: Sequence[tuple[str, FieldValues]]) -> list[W
     inputs = [(existing[key].id, properties) for key, properties in merged.items()
               if key in existing and properties]
     failed: dict[str, str] = {}
-    for chunk in chunks(inputs):
+    for chunk in chunks(inputs, BATCH):
         failed.update(_update(client, chunk))
     for index, (key, _) in enumerate(updates):
         if index in errors:
@@ -119,7 +120,7 @@ def delete(client: Client, keys: Sequence[str]) -> list[WriteResult]:
     """Archive contacts (HubSpot's delete; they leave their lists); missing keys fail."""
     existing = fetch(client, keys)
     ids = list(dict.fromkeys(found.id for found in existing.values()))
-    for chunk in chunks(ids):
+    for chunk in chunks(ids, BATCH):
         # Archiving an id again (a retry after a dropped answer) is answered 204 as well.
         client.call("POST", f"{BASE}/batch/archive", json={"inputs": [{"id": i} for i in chunk]},
                     ok=(204,))

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tools.hubspot import _contacts
-from tools.hubspot._batch import MISSING, NO_LIST, chunks, results
+from tools.hubspot._batch import BATCH, MISSING, NO_LIST, chunks, results
 from tools.hubspot._client import Client
 from tools.hubspot._errors import UnexpectedAnswer
 from tools.records import WriteResult
@@ -74,7 +74,7 @@ def members(client: Client, name: str, keys: Sequence[str]) -> set[str]:
         return set()
     key_of = {item.id: key for key, item in _contacts.fetch(client, keys).items()}
     among: set[str] = set()
-    for chunk in chunks(list(key_of)):
+    for chunk in chunks(list(key_of), BATCH):
         body = {"inputs": [{"objectTypeId": CONTACTS, "recordId": i} for i in chunk]}
         _, answer = client.call("POST", f"{BASE}/records/memberships/batch/read", json=body,
                                 ok=(200, 207))

@@ -135,7 +135,7 @@ def delete(client: MarketoClient, schema: Schema, keys: Sequence[str]) -> list[W
     found = find(client, schema, keys)
     ids = list(dict.fromkeys(int(lead["id"]) for lead in found.values()))
     refused: dict[int, str] = {}
-    for group in chunks(ids):
+    for group in chunks(ids, BATCH):
         sent = [{"id": lead_id} for lead_id in group]
         where = "POST /rest/v1/leads/delete.json"
         answer = client.call("POST", "/rest/v1/leads/delete.json", json={"input": sent})
@@ -157,7 +157,7 @@ def sync(client: MarketoClient, schema: Schema, action: str,
          leads: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """``POST /rest/v1/leads.json`` in calls of at most 300: one result per lead, in order."""
     out: list[dict[str, Any]] = []
-    for group in chunks(leads):
+    for group in chunks(leads, BATCH):
         body = {"action": action, "lookupField": schema.key_field, "input": list(group)}
         answer = client.call("POST", LEADS, json=body)
         out.extend(aligned(f"POST {LEADS}", group, answer.result))

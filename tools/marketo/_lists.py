@@ -87,7 +87,7 @@ def members(client: MarketoClient, schema: Schema, name: str, keys: Sequence[str
     leads = find(client, schema, keys)
     ids = list(dict.fromkeys(int(lead["id"]) for lead in leads.values()))
     inside: set[int] = set()
-    for group in chunks(ids):
+    for group in chunks(ids, BATCH):
         answer = client.call("GET", f"/rest/v1/lists/{found}/leads/ismember.json",
                              params={"id": ",".join(map(str, group))})
         inside |= {int(item["id"]) for item in answer.result if item.get("status") == "memberof"}

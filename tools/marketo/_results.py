@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, TypeVar
-
-from pydantic import TypeAdapter
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from tools.marketo._client import Problem
 from tools.marketo._errors import MarketoError
-from tools.records import WriteResult
+from tools.results import EXISTS, MISSING, NO_LIST, chunks, failed, results
 
-T = TypeVar("T")
+__all__ = ["BATCH", "EXISTS", "LEAD_NOT_FOUND", "MISSING", "NO_LIST", "chunks", "failed",
+           "reason", "results"]
+
 BATCH = 300            # records per lead or list-membership call, at most
-
-EXISTS = "contact already exists"
-MISSING = "no such contact"
-NO_LIST = "no such list"
 LEAD_NOT_FOUND = "1004"
-_RESULTS = TypeAdapter(list[WriteResult])
-
-
-def chunks(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
-    """`items` in slices of at most `size`."""
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def results(keys: Sequence[str], errors: Mapping[int, str]) -> list[WriteResult]:
-    """One result per key, in order: ok unless `errors` has an error at its position."""
-    return _RESULTS.validate_python([
-        {"key": key, "ok": True} if index not in errors
-        else {"key": key, "ok": False, "error": errors[index]}
-        for index, key in enumerate(keys)
-    ])
-
-
-def failed(key: str, error: str) -> WriteResult:
-    """An item error."""
-    return WriteResult(key=key, ok=False, error=error)
 
 
 def reason(item: Mapping[str, Any]) -> tuple[str, str]:

@@ -14,11 +14,12 @@ e-mail at the same moment both succeed, the later values winning; still one Cont
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from tools.changes import FieldValues
 from tools.records import Record, WriteResult
+from tools.results import EXISTS, MISSING, results
 from tools.salesforce._api import SalesforceApi
 from tools.salesforce._fields import (
     EXTERNAL_ID,
@@ -32,8 +33,6 @@ from tools.salesforce._fields import (
 )
 from tools.salesforce._soql import in_lists
 
-EXISTS = "contact already exists"
-MISSING = "no such contact"
 EMPTY_KEY = "empty key"
 GONE = "ENTITY_IS_DELETED"  # deleting what a lost answer already deleted: done, not failed
 
@@ -147,8 +146,3 @@ def delete(api: SalesforceApi, keys: Sequence[str]) -> list[WriteResult]:
             errors[index] = failed[str(row["Id"])]
     return results(keys, errors)
 
-
-def results(keys: Sequence[str], errors: Mapping[int, str]) -> list[WriteResult]:
-    """One result per key, in order: ok unless `errors` has one at its position."""
-    return [WriteResult(key=key, ok=False, error=errors[i]) if i in errors
-            else WriteResult(key=key, ok=True) for i, key in enumerate(keys)]

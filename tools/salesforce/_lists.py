@@ -13,9 +13,10 @@ import hashlib
 from collections.abc import Iterator, Sequence
 
 from tools.records import WriteResult
+from tools.results import MISSING, results
 from tools.salesforce import _contacts
 from tools.salesforce._api import SalesforceApi
-from tools.salesforce._contacts import GONE, MISSING, results
+from tools.salesforce._contacts import GONE
 from tools.salesforce._fields import EXTERNAL_ID, external_key
 from tools.salesforce._soql import in_lists, literal
 

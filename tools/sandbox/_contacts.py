@@ -14,8 +14,8 @@ from sqlalchemy.engine import Connection
 from tools.changes import FieldValues
 from tools.fields import WRITABLE_FIELDS
 from tools.records import Record, WriteResult
+from tools.results import EXISTS, MISSING, results
 from tools.sandbox import _sql
-from tools.sandbox._results import EXISTS, MISSING, results
 from tools.sandbox._sql import Row
 
 _WRITABLE = frozenset(WRITABLE_FIELDS)

@@ -8,8 +8,8 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
 
 from tools.records import WriteResult
+from tools.results import MISSING, NO_LIST, failed, results
 from tools.sandbox import _sql
-from tools.sandbox._results import MISSING, NO_LIST, failed, results
 from tools.sandbox._schema import LIST_MEMBERS, LISTS
 
 

@@ -1,13 +1,16 @@
-"""Per-item results of a bulk write, and the errors they carry."""
+"""Per-item results of a bulk write, the errors every adapter words the same way, and
+batching: shared by the sandbox and the SaaS adapters."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TypeVar
 
 from pydantic import TypeAdapter
 
 from tools.records import WriteResult
 
+T = TypeVar("T")
 EXISTS = "contact already exists"
 MISSING = "no such contact"
 NO_LIST = "no such list"
@@ -30,3 +33,9 @@ def results(keys: Sequence[str], errors: Mapping[int, str]) -> list[WriteResult]
 def failed(key: str, error: str) -> WriteResult:
     """An item error."""
     return WriteResult(key=key, ok=False, error=error)
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`items` in slices of at most `size` (a vendor's batch limit)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
