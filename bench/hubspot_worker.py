@@ -28,7 +28,7 @@ import redis  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
 from tools.hubspot import HubSpotCRM  # noqa: E402
-from tools.ratelimit import Limiter, RateLimit, RedisLimiter  # noqa: E402
+from tools.ratelimit import Held, Limiter, RateLimit, RedisLimiter  # noqa: E402
 from tools.records import Record  # noqa: E402
 from tools.retry import RetryPolicy  # noqa: E402
 
@@ -53,6 +53,15 @@ class TimedLimiter:
 
     def __init__(self, inner: Limiter) -> None:
         self.inner, self.grants, self.blocked, self.granted = inner, 0, 0.0, 0.0
+
+    def hold(self) -> Held:
+        """Hold a request on the inner limiter, timing the wait."""
+        started = time.monotonic()
+        held = self.inner.hold()
+        self.granted = time.monotonic()
+        self.blocked += self.granted - started
+        self.grants += 1
+        return held
 
     def acquire(self, n: int = 1) -> None:
         """Acquire from the inner limiter, timing the wait."""

@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ from tools.fakes.server import ASGIApp, FakeServer
 from tools.http import AuthFailed
 from tools.hubspot import DailyLimitReached, HubSpotCRM
 from tools.records import Record
+from tools.results import EXISTS
 from tools.retry import RetriesExhausted, RetryPolicy
 
 SPECS = Path(__file__).resolve().parents[2] / "shared/specs"
@@ -326,3 +328,66 @@ def test_read_contacts_matches_an_address_given_back_in_another_case(portal: Por
 def test_records_read_back_are_records(portal: Portal) -> None:
     portal.crm.create_contacts([Record(key="ada@example.com", fields={"lead_source": "Ads"})])
     assert contents(portal.crm) == {"ada@example.com": {"lead_source": "Ads"}}
+
+
+# --- creates: one request per hundred, and what happens when that one goes wrong -----------
+
+def test_new_contacts_take_one_request_per_hundred(portal: Portal) -> None:
+    before = portal.state.requests
+    assert all(oks(portal.crm.create_contacts([contact(k) for k in emails(250)])))
+    assert portal.state.requests - before == 3
+
+
+def test_a_taken_key_fails_alone_and_keeps_its_values(portal: Portal) -> None:
+    portal.crm.create_contacts([contact("ada@example.com", firstname="Ada")])
+    results = portal.crm.create_contacts([contact("bob@example.com", firstname="Bob"),
+                                          contact("ada@example.com", firstname="Eve")])
+    assert oks(results) == [True, False] and results[1].error == EXISTS
+    assert portal.state.refusals["409"] == 1     # the batch create; then item by item
+    assert contents(portal.crm) == {"ada@example.com": {"firstname": "Ada"},
+                                    "bob@example.com": {"firstname": "Bob"}}
+
+
+class LoseFirstCreate:
+    """An ASGI wrapper that loses the answer to the first batch create: after carrying it
+    out (`done`), or before it reaches HubSpot at all."""
+
+    def __init__(self, app: ASGIApp, *, done: bool) -> None:
+        self.app, self.done, self.lost = app, done, 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.lost or scope.get("path") != "/crm/v3/objects/contacts/batch/create":
+            await self.app(scope, receive, send)
+            return
+        self.lost += 1
+
+        async def cut(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                await send({**message, "headers": [(b"content-length", b"100000")]})
+            else:
+                await send({"type": "http.response.body", "body": b"{", "more_body": True})
+                raise ConnectionAbortedError("answer lost")
+
+        if self.done:
+            await self.app(scope, receive, cut)
+        else:
+            await cut({"type": "http.response.start", "status": 201})
+            await cut({"type": "http.response.body", "body": b""})
+
+
+@pytest.mark.parametrize("done", [True, False], ids=["carried-out", "never-arrived"])
+def test_a_create_whose_answer_was_lost_is_read_back_not_resent(specs: Path, done: bool,
+                                                                ) -> None:
+    state = HubSpotState(tokens=[TOKEN], limits=ROOMY)
+    app = LoseFirstCreate(hubspot_app(state, specs), done=done)
+    with serve(app) as server:
+        crm = HubSpotCRM(server.url, token=SecretStr(TOKEN), retry=FAST_RETRY)
+        try:
+            results = crm.create_contacts([contact(k, firstname="A") for k in emails(5)])
+        finally:
+            crm.close()
+    assert app.lost == 1 and all(oks(results))
+    assert sorted(state.emails()) == sorted(emails(5))     # each once
+    # Read back (1), then: made by the lost create, done; else read and upsert (2 more).
+    assert state.requests == (2 if done else 3)
+    assert state.violations == []

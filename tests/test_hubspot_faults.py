@@ -47,7 +47,9 @@ def test_twenty_thousand_contacts_through_faults_land_exactly_once(specs: Path) 
         finally:
             crm.close()
     injected = server.faults.injected
-    assert all(injected.get(kind, 0) >= 5 for kind in ("429", "503", "drop")), injected
+    assert all(injected.get(kind, 0) >= 1 for kind in ("429", "503", "drop")), injected
+    # A create whose answer was lost: read back, not resent, not failed as "exists".
+    assert server.faults.where.get(("drop", "/crm/v3/objects/contacts/batch/create"), 0) >= 1
     stored = Counter(state.emails())
     assert len(stored) == COUNT and set(stored) == set(keys)
     assert max(stored.values()) == 1, "no contact twice"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tools.fakes.openapi import Body, OpenAPISpec, RequestChecker
 
@@ -160,3 +164,47 @@ def test_the_real_marketo_spec(specs: Path) -> None:
     spec = OpenAPISpec.from_files(specs / "marketo/swagger-mapi.json")
     assert spec.check("POST", "/rest/v1/leads.json", {"input": [{"email": "a@x.example"}]}) == []
     assert spec.check("POST", "/rest/v1/leads.json", {"input": "a@x.example"})
+
+
+# --- the fast path agrees with jsonschema ----------------------------------------------------
+
+@functools.cache
+def _hubspot() -> OpenAPISpec:
+    return OpenAPISpec.from_files(*(SPECS / "hubspot" / f"{name}.json"
+                                    for name in ("contacts", "lists")))
+
+
+_KEYS = st.sampled_from(["inputs", "properties", "associations", "id", "idProperty", "email",
+                         "objectWriteTraceId", "propertiesWithHistory", "to", "types"])
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS | st.text(max_size=3),
+                                                                  inner, max_size=4),
+    max_leaves=16)
+_ITEM = st.fixed_dictionaries({"properties": st.dictionaries(st.text(max_size=3),
+                                                             st.text(max_size=3) | _JSON,
+                                                             max_size=3)},
+                              optional={"associations": st.just([]) | _JSON, "id": _JSON,
+                                        "idProperty": st.just("email") | _JSON,
+                                        "objectWriteTraceId": st.text(max_size=3) | _JSON})
+
+
+@given(body=_JSON | st.fixed_dictionaries({"inputs": st.lists(_ITEM, max_size=3)},
+                                          optional={"properties": _JSON,
+                                                    "propertiesWithHistory": _JSON,
+                                                    "idProperty": _JSON}))
+def test_the_fast_check_and_jsonschema_give_the_same_verdict(body: Any) -> None:
+    if not (SPECS / "hubspot/contacts.json").is_file():
+        pytest.fail(f"the vendor specs are missing: expected them in {SPECS}")
+    for method, path in (("POST", "/crm/v3/objects/contacts/batch/create"),
+                         ("POST", "/crm/v3/objects/contacts/batch/upsert"),
+                         ("POST", "/crm/v3/objects/contacts/batch/read"),
+                         ("PUT", "/crm/v3/lists/1/memberships/add")):
+        operation = _hubspot().operation(method, path)
+        assert operation is not None and operation.fast_schema is not None
+        try:
+            operation._fast(body)
+            fast = True
+        except fastjsonschema.JsonSchemaException:
+            fast = False
+        assert fast == operation.validator.is_valid(body), (path, body)

@@ -25,7 +25,10 @@ from redis.retry import Retry
 
 from tools.fakes import RatelimitedTarget, max_in_window
 from tools.ratelimit import (
+    HOLD,
     KEY_PREFIX,
+    POLL,
+    Held,
     LimiterUnavailable,
     LocalLimiter,
     NoLimit,
@@ -196,6 +199,82 @@ def _in_window(grants: list[int], at: int, window: int) -> int:
 def test_max_in_window_is_exact(times: list[int], seconds: int) -> None:
     brute = max((sum(1 for u in times if t <= u <= t + seconds) for t in times), default=0)
     assert max_in_window(times, seconds) == brute
+
+
+# --- held requests: counted from the grant until the answer, then one window more ----------
+
+def test_a_held_request_counts_while_in_flight_and_a_window_after_its_answer() -> None:
+    clock = FakeClock()
+    limiter = LocalLimiter(RateLimit(1, 1.0, margin=0), clock=clock, sleep=clock.sleep)
+    held = limiter.hold()
+    clock.now += 5_000_000_000           # five windows in flight: still counted
+    assert limiter.try_acquire() == POLL
+    held.release()
+    assert limiter.try_acquire() == pytest.approx(1.000000001, abs=1e-12)
+    clock.now += 1_000_000_001
+    assert limiter.try_acquire() == 0
+
+
+def test_a_refused_request_gives_its_place_back_at_once() -> None:
+    clock = FakeClock()
+    limiter = LocalLimiter(RateLimit(1, 10.0), clock=clock, sleep=clock.sleep)
+    limiter.hold().release(counted=False)
+    limiter.hold().release(counted=False)
+    assert clock.sleeps == [] and limiter.try_acquire() == 0
+
+
+@given(
+    limit=st.integers(1, 5),
+    window_ms=st.integers(1, 2000),
+    steps=st.lists(st.tuples(st.integers(0, 900_000_000), st.booleans(), st.floats(0, 1),
+                             st.booleans()), max_size=60),
+)
+def test_held_requests_never_put_more_than_the_limit_in_a_window_however_late_they_arrive(
+        limit: int, window_ms: int, steps: list[tuple[int, bool, float, bool]]) -> None:
+    """Each request arrives anywhere between its grant and its answer; the target counts
+    every arrival except those it refused."""
+    rate = RateLimit(limit, window_ms / 1000, margin=0)
+    clock = FakeClock()
+    limiter = LocalLimiter(rate, clock=clock, sleep=clock.sleep)
+    in_flight: list[tuple[Held, int]] = []
+    arrivals: list[int] = []
+
+    def answer(held: Held, granted: int, when: float, refused: bool) -> None:
+        held.release(counted=not refused)
+        if not refused:
+            arrivals.append(granted + round(when * (clock.now - granted)))
+
+    for gap, start, when, refused in steps:
+        clock.now += gap
+        if (start or not in_flight) and len(in_flight) < limit:
+            held = limiter.hold()           # sleeps (moves the clock) until allowed
+            in_flight.append((held, clock.now))
+        elif in_flight:
+            answer(*in_flight.pop(0), when, refused)
+    for held, granted in in_flight:
+        answer(held, granted, 1.0, False)
+    assert max_in_window(sorted(arrivals), round(rate.window * 1_000_000_000)) <= limit
+
+
+def test_held_requests_on_redis_are_in_flight_then_answered_or_dropped(
+        rds: redis.Redis, target_name: str) -> None:
+    limiter = RedisLimiter(rds, target_name, RateLimit(2, 1.0, margin=0))
+    first, second = limiter.hold(), limiter.hold()
+    seconds, micros = rds.time()
+    now = seconds * 1_000_000 + micros
+    scores = [score for _, score in
+              cast(list[tuple[bytes, float]], rds.zrange(limiter.key, 0, -1, withscores=True))]
+    assert all(score > now + (HOLD - 5) * 1_000_000 for score in scores)   # in flight
+    assert limiter.try_acquire() == POLL          # full of requests in flight: look soon
+    assert rds.pttl(limiter.key) > (HOLD - 5) * 1000
+    first.release()
+    second.release(counted=False)
+    entries = cast(list[tuple[bytes, float]], rds.zrange(limiter.key, 0, -1, withscores=True))
+    assert len(entries) == 1 and abs(entries[0][1] - now) < 1_000_000   # answered just now
+    assert limiter.try_acquire() == 0             # the refused one's place is free
+    assert 0 < limiter.try_acquire() <= 1.0       # the answered one counts a window more
+    first.release(counted=False)                  # a handle releases once: no effect
+    assert rds.zcard(limiter.key) == 2
 
 
 # --- Redis specifics ---------------------------------------------------------------------

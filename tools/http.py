@@ -5,12 +5,15 @@
     response = http.call("POST", "/crm/v3/objects/contacts/batch/read", json=body)
 
 Every attempt first takes one request from the target's shared limiter (`tools.ratelimit`),
-so all workers together stay under the vendor's limit. An attempt that fails in a way worth
-retrying raises `Transient` and is retried by the `RetryPolicy` (backoff with jitter,
-Retry-After honoured, capped): a transport error (refused, reset, dropped mid-response,
-timed out), HTTP 429 and 5xx by default; a vendor adds its own cases with `classify` (say,
-Marketo's error 606 inside an HTTP 200). A limit that will not reset within the policy's
-cap (a daily quota) stops at once: raise `Transient` with a long `retry_after`.
+so all workers together stay under the vendor's limit, and holds it until the answer comes
+(so the spread in network delay can never push more than the limit into one of the
+vendor's windows); an answer of HTTP 429, a refusal the vendor did not count, gives it back.
+An attempt that fails in a way worth retrying raises `Transient` and is retried by the
+`RetryPolicy` (backoff with jitter, Retry-After honoured, capped): a transport error
+(refused, reset, dropped mid-response, timed out), HTTP 429 and 5xx by default; a vendor
+adds its own cases with `classify` (say, Marketo's error 606 inside an HTTP 200). A limit
+that will not reset within the policy's cap (a daily quota) stops at once: raise `Transient`
+with a long `retry_after`.
 
 Credentials come from `auth`, called per attempt (a token may be refreshed in between), and
 never appear in an error: messages name the method, the path and the status only.
@@ -23,11 +26,20 @@ from typing import Any
 
 import httpx
 
-from tools.errors import ToolError
-from tools.ratelimit import Limiter, NoLimit, acquire_patiently
+from tools.errors import SystemFault, ToolError
+from tools.ratelimit import Limiter, NoLimit, hold_patiently
 from tools.retry import RetryPolicy, Transient, parse_retry_after
 
 Classify = Callable[[httpx.Response], None]
+
+
+# Transport errors raised before any byte of the request went out.
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class Unanswered(SystemFault):
+    """A request that must not be resent may have been carried out, but its answer was lost
+    (the connection dropped or timed out after it was sent)."""
 
 
 class AuthFailed(ToolError):
@@ -62,16 +74,29 @@ class VendorHttp:
 
     def call(self, method: str, path: str, *, json: Any = None,
              params: Mapping[str, Any] | None = None, data: Mapping[str, str] | None = None,
-             classify: Classify = default_classify) -> httpx.Response:
-        """One request, retried under the policy; the response once `classify` accepts it."""
+             classify: Classify = default_classify, idempotent: bool = True,
+             ) -> httpx.Response:
+        """One request, retried under the policy; the response once `classify` accepts it.
+
+        A request that is not `idempotent` (sending it twice could do its work twice) is not
+        resent once it may have reached the target: losing its answer raises `Unanswered`,
+        for the caller to find out what happened. One that never left (the connection was
+        refused) is retried all the same."""
         def attempt() -> httpx.Response:
-            acquire_patiently(self._limiter)
+            held = hold_patiently(self._limiter)
+            counted = True
             try:
                 response = self._client.request(method, path, json=json, params=params,
                                                 data=data, headers=dict(self._auth()))
+                counted = response.status_code != 429
             except httpx.TransportError as exc:
-                raise Transient(f"{method} {path}: {type(exc).__name__} (no complete "
-                                "answer)") from None
+                if isinstance(exc, _UNSENT) or idempotent:
+                    raise Transient(f"{method} {path}: {type(exc).__name__} (no complete "
+                                    "answer)") from None
+                raise Unanswered(f"{method} {path}: {type(exc).__name__}: the request may "
+                                 "have been carried out; its answer was lost") from None
+            finally:
+                held.release(counted=counted)
             classify(response)
             return response
 

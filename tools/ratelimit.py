@@ -23,27 +23,42 @@ Both limiters count a grant against every request for `window` seconds *inclusiv
 closed interval of that length holds more than `requests` grants. Times are integers
 (microseconds from the Redis server's clock, nanoseconds from `time.monotonic_ns`) so the
 comparisons are exact, with no float rounding at the edge of a window.
+
+Held requests. The limiter sees grants; the target counts arrivals, which come later, by a
+delay that varies. A request over HTTP is therefore *held* (`Limiter.hold`): it counts as
+in flight from its grant until its answer comes back, and then for one more window from the
+answer. That is exact, not a margin: a request arrives between its grant and its answer, so
+if a new grant at t finds fewer than N requests that are in flight or were answered within
+the last window, then no window of the target's can hold more than N arrivals, however the
+delays fall. (Take any window (s, s + W] with its arrivals; the last of them to be granted,
+at t <= s + W, found every other one either in flight or answered after it arrived, after s,
+so after t - W: all counted, so at most N - 1 others.) A request the target *refused* (HTTP
+429: the target did not count it either) is taken off the books at once (`Held.release`).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis
 
 from tools.retry import RetryPolicy, Transient
 
 KEY_PREFIX = "mops:ratelimit:"
+log = logging.getLogger(__name__)
 
-# KEYS[1]: a sorted set of grants scored by server time (µs). ARGV: requests, window (µs),
-# n, a token unique to this call (members must be unique, or two grants at the same
-# microsecond would collapse into one entry and the log would under-count).
+# KEYS[1]: a sorted set of grants scored by server time (µs): the time the grant stops
+# counting, less a window (the grant's time; for a held request, "in flight": now + HOLD,
+# until its answer sets it). ARGV: requests, window (µs), n, a token unique to this call
+# (members must be unique, or two grants at the same microsecond would collapse into one
+# entry and the log would under-count), the hold (µs, 0 for a plain grant), the longest
+# wait to report when the place to free is in flight (µs).
 # The clock is the Redis server's TIME: workers on several machines then agree on one clock,
 # whatever their own clocks say. Numbers are formatted with %.0f because Lua would otherwise
 # turn them into strings with 14 significant digits, and µs since 1970 have 16.
@@ -51,20 +66,56 @@ _SLIDING_WINDOW_LOG = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local limit, window, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local hold, poll = tonumber(ARGV[5]), tonumber(ARGV[6])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('(%.0f', now - window))
 local used = redis.call('ZCARD', KEYS[1])
 if used + n <= limit then
-  local score = string.format('%.0f', now)
+  local score = string.format('%.0f', now + hold)
   for i = 1, n do
     redis.call('ZADD', KEYS[1], score, ARGV[4] .. ':' .. i)
   end
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1)
+  local ttl = math.ceil((window + hold) / 1000) + 1
+  if redis.call('PTTL', KEYS[1]) < ttl then
+    redis.call('PEXPIRE', KEYS[1], ttl)
+  end
   return 0
 end
 local k = used + n - limit - 1
-local oldest = redis.call('ZRANGE', KEYS[1], k, k, 'WITHSCORES')
-return tonumber(oldest[2]) + window - now + 1
+local oldest = tonumber(redis.call('ZRANGE', KEYS[1], k, k, 'WITHSCORES')[2])
+local wait = oldest + window - now + 1
+if oldest > now then
+  return math.min(wait, poll)    -- still in flight: its answer may come at any moment
+end
+return wait
 """
+
+# KEYS[1] as above. ARGV: the member, the window (µs), and 1 if the target counted the
+# request (its answer came: it counts one more window from now) or 0 if it refused it (off
+# the books). A member already gone (the key expired) is left gone.
+_RELEASE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  return 0
+end
+if ARGV[3] == '0' then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 0
+end
+redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', now), ARGV[1])
+local ttl = math.ceil(tonumber(ARGV[2]) / 1000) + 1
+if redis.call('PTTL', KEYS[1]) < ttl then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return 0
+"""
+
+# How long a held request may stay in flight before the limiter stops counting it so: longer
+# than any request's timeout. A worker that dies mid-request leaves its place taken this
+# long (and a window more), never less.
+HOLD = 300.0
+# How often a limiter full of requests in flight looks again (their answers free places).
+POLL = 0.002
 
 
 class LimiterUnavailable(Transient):
@@ -99,8 +150,21 @@ class RateLimit:
         return self.per_seconds + self.margin
 
 
+class Held(Protocol):
+    """One request held on a limiter's books from its grant until its answer."""
+
+    def release(self, *, counted: bool = True) -> None:
+        """The answer came: the request counts one window more (`counted`), or, if the
+        target refused it without counting it (HTTP 429), not at all. Idempotent."""
+        ...
+
+
 class Limiter(Protocol):
     """Admits requests to one target at no more than its `RateLimit`."""
+
+    def hold(self) -> Held:
+        """Block until one request may be sent; it counts as in flight until released."""
+        ...
 
     def acquire(self, n: int = 1) -> None:
         """Block until `n` requests may be sent, and count them as sent."""
@@ -112,8 +176,19 @@ class Limiter(Protocol):
         ...
 
 
+class _Released:
+    """A `Held` with nothing to release."""
+
+    def release(self, *, counted: bool = True) -> None:
+        """Nothing to do."""
+
+
 class NoLimit:
     """A limiter that never waits: for targets without a rate limit, and for tests."""
+
+    def hold(self) -> Held:
+        """Return at once."""
+        return _Released()
 
     def acquire(self, n: int = 1) -> None:
         """Return at once."""
@@ -132,7 +207,9 @@ class LocalLimiter:
         self.limit = limit
         self._window = round(limit.window * 1_000_000_000)
         self._clock, self._sleep = clock, sleep
-        self._log: deque[int] = deque()
+        # Each grant's time; None for a held one in flight, then its answer's time.
+        self._log: dict[int, int | None] = {}
+        self._next = 0
         self._lock = threading.Lock()
 
     def acquire(self, n: int = 1) -> None:
@@ -141,19 +218,59 @@ class LocalLimiter:
 
     def try_acquire(self, n: int = 1) -> float:
         """0 if `n` requests are granted now, else the seconds until they would be."""
+        return self._try(n, held=False)[0]
+
+    def hold(self) -> Held:
+        """Block until one request is allowed; it counts as in flight until released."""
+        while True:
+            wait, entry = self._try(1, held=True)
+            if entry is not None:
+                return _LocalHeld(self, entry)
+            self._sleep(wait)
+
+    def _try(self, n: int, *, held: bool) -> tuple[float, int | None]:
         _check(n, self.limit)
         with self._lock:
             now = self._clock()
             # Same rule as the Lua script: a grant at g still counts at `now` while
             # now - g <= window, i.e. it leaves only once strictly more than a window old.
-            while self._log and now - self._log[0] > self._window:
-                self._log.popleft()
+            gone = [entry for entry, score in self._log.items()
+                    if score is not None and now - score > self._window]
+            for entry in gone:
+                del self._log[entry]
             used = len(self._log)
             if used + n <= self.limit.requests:
-                self._log.extend([now] * n)
-                return 0.0
-            oldest = self._log[used + n - self.limit.requests - 1]
-            return (oldest + self._window - now + 1) / 1_000_000_000
+                first = self._next
+                self._next += n
+                for entry in range(first, self._next):
+                    self._log[entry] = None if held else now
+                return 0.0, first
+            finished = sorted(score for score in self._log.values() if score is not None)
+            k = used + n - self.limit.requests - 1
+            if k >= len(finished):
+                return POLL, None        # the place to free is in flight: look again soon
+            oldest = finished[k]
+            return (oldest + self._window - now + 1) / 1_000_000_000, None
+
+    def _release(self, entry: int, counted: bool) -> None:
+        with self._lock:
+            if entry not in self._log:
+                return
+            if counted:
+                self._log[entry] = self._clock()
+            else:
+                del self._log[entry]
+
+
+class _LocalHeld:
+    def __init__(self, limiter: LocalLimiter, entry: int) -> None:
+        self._limiter, self._entry, self._done = limiter, entry, False
+
+    def release(self, *, counted: bool = True) -> None:
+        """Count the request from now (answered), or drop it (refused); once."""
+        if not self._done:
+            self._done = True
+            self._limiter._release(self._entry, counted)
 
 
 class RedisLimiter:
@@ -170,6 +287,7 @@ class RedisLimiter:
         self.key = KEY_PREFIX + target
         self._window = round(limit.window * 1_000_000)
         self._script = client.register_script(_SLIDING_WINDOW_LOG)
+        self._release_script = client.register_script(_RELEASE)
         self._sleep = sleep
 
     def acquire(self, n: int = 1) -> None:
@@ -178,16 +296,50 @@ class RedisLimiter:
 
     def try_acquire(self, n: int = 1) -> float:
         """0 if `n` requests are granted now, else the seconds until they would be."""
+        return self._try(n, uuid.uuid4().hex, hold=0)
+
+    def hold(self) -> Held:
+        """Block until one request is allowed; it counts as in flight (for at most `HOLD`
+        seconds, should this process die with it) until released."""
+        token = uuid.uuid4().hex
+        while (wait := self._try(1, token, hold=round(HOLD * 1_000_000))) > 0:
+            self._sleep(wait)
+        return _RedisHeld(self, token + ":1")
+
+    def _try(self, n: int, token: str, *, hold: int) -> float:
         _check(n, self.limit)
-        args: list[int | str] = [self.limit.requests, self._window, n, uuid.uuid4().hex]
+        args: list[int | str] = [self.limit.requests, self._window, n, token, hold,
+                                 round(POLL * 1_000_000)]
+        return int(self._run(self._script, args)) / 1_000_000
+
+    def _release(self, member: str, counted: bool) -> None:
+        self._run(self._release_script, [member, self._window, int(counted)])
+
+    def _run(self, script: Any, args: list[int | str]) -> Any:
         try:
-            wait = self._script(keys=[self.key], args=args)
+            return script(keys=[self.key], args=args)
         except redis.RedisError as exc:
             # Fail closed: without the shared count we cannot know the target's budget.
             raise LimiterUnavailable(
                 f"rate limit store for {self.target!r} unavailable: {type(exc).__name__}: {exc}"
             ) from exc
-        return int(wait) / 1_000_000
+
+
+class _RedisHeld:
+    def __init__(self, limiter: RedisLimiter, member: str) -> None:
+        self._limiter, self._member, self._done = limiter, member, False
+
+    def release(self, *, counted: bool = True) -> None:
+        """Count the request from now (answered), or drop it (refused); once. If Redis is
+        away, the request stays in flight on the books until `HOLD` runs out: late, never
+        early."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._limiter._release(self._member, counted)
+        except LimiterUnavailable as exc:
+            log.warning("%s; a request stays counted as in flight", exc)
 
 
 def _check(n: int, limit: RateLimit) -> None:
@@ -207,6 +359,11 @@ def _block(try_acquire: Callable[[int], float], n: int,
 # About half a minute of patience for a shared limiter whose Redis restarts.
 LIMITER_RETRY = RetryPolicy(retry_on=(LimiterUnavailable,), max_attempts=10, initial=0.5,
                             multiplier=2, max_wait=5, jitter=0.5)
+
+
+def hold_patiently(limiter: Limiter) -> Held:
+    """`limiter.hold()`, waiting for a limiter whose Redis is briefly away, as below."""
+    return LIMITER_RETRY.call(limiter.hold)
 
 
 def acquire_patiently(limiter: Limiter, n: int = 1) -> None:

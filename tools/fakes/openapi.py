@@ -16,6 +16,12 @@ coped with the fake's 400.
 Schemas are checked as JSON Schema draft 4 (what OpenAPI 3.0 and Swagger 2 extend; 3.1 uses
 2020-12), with OpenAPI's ``nullable`` / ``x-nullable`` read as "or null". Formats are not
 checked: the vendors' own servers are lax about them.
+
+Speed: a fake checks every body, and `jsonschema` takes about 12 ms for a batch of 100
+contacts, which would make the fake, not the adapter, the bottleneck of a throughput bench.
+So a draft 4 body is first checked by a validator `fastjsonschema` compiles (once, on first
+use of the operation): about 0.5 ms. Only a body it refuses goes through `jsonschema`, whose
+messages say what is wrong, and whose verdict stands.
 """
 
 from __future__ import annotations
@@ -26,9 +32,12 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import fastjsonschema
 
 # No stubs for jsonschema here; its validators are typed as Any below.
 from jsonschema import (  # type: ignore[import-untyped, unused-ignore]
@@ -38,6 +47,7 @@ from jsonschema import (  # type: ignore[import-untyped, unused-ignore]
 from referencing import Registry
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
+DRAFT4_URI = "http://json-schema.org/draft-04/schema#"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 MAX_PROBLEMS = 5
 
@@ -57,6 +67,17 @@ class Operation:
     operation_id: str | None
     body_required: bool
     validator: Any               # a jsonschema validator; None: no JSON body to check
+    # The same schema for `fastjsonschema` (draft 4 documents only); None: no fast path.
+    fast_schema: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def _fast(self) -> Any:
+        if self.fast_schema is None:
+            return None
+        try:
+            return fastjsonschema.compile(self.fast_schema, use_formats=False)
+        except fastjsonschema.JsonSchemaDefinitionException:
+            return None    # a schema it cannot compile: jsonschema alone
 
     def check_body(self, body: Any) -> list[str]:
         """What is wrong with `body` for this operation; empty if nothing."""
@@ -64,6 +85,12 @@ class Operation:
             return ["a request body is required"] if self.body_required else []
         if self.validator is None:
             return []   # no JSON schema (no body, or not JSON): nothing to check
+        if self._fast is not None:
+            try:
+                self._fast(body)
+                return []
+            except fastjsonschema.JsonSchemaException:
+                pass    # jsonschema says what is wrong, if it agrees
         errors = sorted(self.validator.iter_errors(body), key=lambda e: list(e.absolute_path))
         return [_describe(error) for error in errors[:MAX_PROBLEMS]]
 
@@ -135,8 +162,10 @@ class OpenAPISpec:
                     where, required = _openapi_body(contents, template, method, op)
                 validator = (kind({"$ref": f"{uri}#{where}"}, registry=registry)
                              if where is not None else None)
+                fast = ({**contents, "$schema": DRAFT4_URI, "$ref": f"#{where}"}
+                        if where is not None and not modern else None)
                 operation = Operation(method.upper(), template, op.get("operationId"),
-                                      required, validator)
+                                      required, validator, fast)
                 self._routes.append(_route(template, operation))
 
 

@@ -48,6 +48,8 @@ class Faults:
     retry_after: int = 1
     seed: int = 0
     injected: dict[str, int] = field(default_factory=dict)
+    # The faults by kind and request path, e.g. ("drop", "/crm/v3/objects/contacts/batch/create").
+    where: dict[tuple[str, str], int] = field(default_factory=dict)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -66,13 +68,15 @@ class Faults:
             if seed is not None:
                 self._rng.seed(seed)
 
-    def draw(self) -> str | None:
-        """The fault for the next request, if any (counted in `injected`)."""
+    def draw(self, path: str = "") -> str | None:
+        """The fault for the next request (to `path`), if any (counted in `injected` and
+        `where`)."""
         with self._lock:
             if self.rate <= 0 or self._rng.random() >= self.rate:
                 return None
             kind = self._rng.choice(self.kinds)
             self.injected[kind] = self.injected.get(kind, 0) + 1
+            self.where[kind, path] = self.where.get((kind, path), 0) + 1
             return kind
 
 
@@ -87,7 +91,7 @@ def with_faults(app: ASGIApp, faults: Faults) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        fault = faults.draw()
+        fault = faults.draw(scope.get("path", ""))
         if fault in ("429", "503", "500"):
             headers = [(b"content-type", b"application/json")]
             if fault == "429":

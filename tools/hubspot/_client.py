@@ -57,9 +57,11 @@ class Client:
 
     def call(self, method: str, path: str, *, json: Any = None,
              params: Mapping[str, Any] | None = None, ok: tuple[int, ...] = (200,),
-             ) -> tuple[int, Any]:
-        """The status and JSON body (None if empty) of a call answered with one of `ok`."""
-        response = self._http.call(method, path, json=json, params=params, classify=classify)
+             idempotent: bool = True) -> tuple[int, Any]:
+        """The status and JSON body (None if empty) of a call answered with one of `ok`;
+        `idempotent` as in `VendorHttp.call`."""
+        response = self._http.call(method, path, json=json, params=params, classify=classify,
+                                   idempotent=idempotent)
         if response.status_code not in ok:
             body = _json(response)
             detail = f"{body.get('category', 'ERROR')}: {body.get('message', '')}"[:_MAX_DETAIL]

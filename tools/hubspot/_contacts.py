@@ -1,8 +1,15 @@
 """Contacts through HubSpot's batch endpoints, keyed by e-mail.
 
-Creating is a batch read (which keys exist: those are item errors) and then a batch upsert
-by e-mail of the new ones. An upsert retried after a dropped connection writes the same
-values again, so it neither duplicates a contact nor fails one that the lost attempt made.
+Creating is one batch create per 100 records: one request, where a rate limit counts every
+request. Batch create is all or nothing: if any e-mail is taken (409 CONFLICT) or any input
+invalid (400), nothing is created, and that chunk goes the careful way: a batch read (which
+keys exist: those are item errors) and a batch upsert by e-mail of the new ones, with HubSpot's
+per-item errors. A create is not resent after its answer was lost (it could create the
+contacts twice, or fail them as taken by itself); the chunk is read back instead: all of its
+contacts there, as sent, means the lost create made them (it is all or nothing); otherwise
+it made none, and the chunk goes the careful way. An upsert retried after a dropped
+connection writes the same values again, so it neither duplicates a contact nor fails one
+that the lost attempt made.
 Updates and deletes look the contacts up by e-mail first and write by record id, so every
 answer maps back to its key. (A contact created or deleted by someone else between the
 look-up and the write is the one race left; HubSpot has no conditional writes.)
@@ -15,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools.changes import FieldValues
+from tools.http import Unanswered
 from tools.hubspot._batch import (
     BATCH,
     EXISTS,
@@ -26,7 +34,7 @@ from tools.hubspot._batch import (
 )
 from tools.hubspot._client import Client
 from tools.hubspot._errors import UnexpectedAnswer
-from tools.hubspot._fields import KEY, READ_PROPERTIES, to_properties, to_record
+from tools.hubspot._fields import FIELD_OF, KEY, READ_PROPERTIES, to_properties, to_record
 from tools.records import Record, WriteResult
 
 BASE = "/crm/v3/objects/contacts"
@@ -82,12 +90,47 @@ def create(client: Client, records: Sequence[Record]) -> list[WriteResult]:
         else:
             seen.add(record.key)
             todo.append((index, record.key, properties))
-    existing = fetch(client, [key for _, key, _ in todo])
-    new = [item for item in todo if item[1] not in existing]
-    errors.update({index: EXISTS for index, key, _ in todo if key in existing})
-    for chunk in chunks(new, BATCH):
-        errors.update(_upsert(client, chunk))
+    for chunk in chunks(todo, BATCH):
+        errors.update(_create(client, chunk))
     return results([record.key for record in records], errors)
+
+
+Inputs = Sequence[tuple[int, str, dict[str, str]]]
+
+
+def _create(client: Client, chunk: Inputs) -> dict[int, str]:
+    """Create one chunk in one request if it can be done so; the item errors by index."""
+    body = {"inputs": [{"properties": {**properties, KEY: key}, "associations": [],
+                        "objectWriteTraceId": str(index)} for index, key, properties in chunk]}
+    try:
+        client.call("POST", f"{BASE}/batch/create", json=body, ok=(201,), idempotent=False)
+    except UnexpectedAnswer as exc:
+        if exc.status not in (400, 409):
+            raise
+        return _create_carefully(client, chunk)     # a key taken, or an input refused
+    except Unanswered:
+        if _made_as_sent(client, chunk):
+            return {}
+        return _create_carefully(client, chunk)
+    return {}
+
+
+def _made_as_sent(client: Client, chunk: Inputs) -> bool:
+    """Whether every contact of the chunk exists with the values sent."""
+    found = fetch(client, [key for _, key, _ in chunk])
+    return all(key in found and all(found[key].record.fields.get(FIELD_OF[name], "") == value
+                                    for name, value in properties.items())
+               for _, key, properties in chunk)
+
+
+def _create_carefully(client: Client, chunk: Inputs) -> dict[int, str]:
+    """Existing keys are item errors; the rest are upserted by e-mail: per-item errors."""
+    existing = fetch(client, [key for _, key, _ in chunk])
+    errors = {index: EXISTS for index, key, _ in chunk if key in existing}
+    new = [item for item in chunk if item[1] not in existing]
+    if new:
+        errors.update(_upsert(client, new))
+    return errors
 
 
 def update(client: Client, updates: Sequence[tuple[str, FieldValues]]) -> list[WriteResult]:
@@ -158,8 +201,7 @@ def _found(answer: Mapping[str, Any]) -> Iterator[Found]:
             yield Found(str(item["id"]), record)
 
 
-def _upsert(client: Client, chunk: Sequence[tuple[int, str, dict[str, str]]],
-            ) -> dict[int, str]:
+def _upsert(client: Client, chunk: Inputs) -> dict[int, str]:
     """Upsert one chunk by e-mail; the item errors by input index."""
     body = {"inputs": [{"id": key, "idProperty": KEY, "properties": properties,
                         "objectWriteTraceId": str(index)} for index, key, properties in chunk]}

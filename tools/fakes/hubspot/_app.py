@@ -121,7 +121,8 @@ def _contact_routes(app: FastAPI, state: HubSpotState, checked: Any) -> None:
         await checked(request)
         return _answer(*_contacts.page(state, request.query_params))
 
-    for verb, work in (("read", _contacts.read), ("upsert", _contacts.upsert),
+    for verb, work in (("read", _contacts.read), ("create", _contacts.create),
+                       ("upsert", _contacts.upsert),
                        ("update", _contacts.update), ("archive", _contacts.archive)):
         _post(app, f"{base}/batch/{verb}", state, checked, work)
 

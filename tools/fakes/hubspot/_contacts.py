@@ -1,7 +1,12 @@
-"""The contacts endpoints of the fake: batch read, upsert, update and archive, and paging.
+"""The contacts endpoints of the fake: batch read, create, upsert, update and archive, and
+paging.
 
 Each function takes the parsed (and spec-checked) body, changes the state under its lock,
 and returns the HTTP status and body HubSpot would answer.
+
+Batch create is all or nothing, as HubSpot's is in practice: an input whose e-mail a contact
+already has makes the whole call 409 CONFLICT ("Contact already exists. Existing ID: N"), and
+an invalid input makes it 400 VALIDATION_ERROR; either way nothing is created.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tools.fakes.hubspot._answers import bad_request, batch, item_error
+from tools.fakes.hubspot._answers import Refusal, bad_request, batch, item_error
 from tools.fakes.hubspot._state import Contact, HubSpotState, now_iso
 
 Answer = tuple[int, Any]
@@ -59,6 +64,34 @@ def read(state: HubSpotState, body: Mapping[str, Any]) -> Answer:
                          "exist. Check that ids are valid.", "OBJECT_NOT_FOUND",
                          {"ids": missing})] if missing else []
     return batch(list(results.values()), errors, started)
+
+
+def create(state: HubSpotState, body: Mapping[str, Any]) -> Answer:
+    """POST /crm/v3/objects/contacts/batch/create: 201, or 409/400 for the whole batch."""
+    started = now_iso()
+    inputs = body["inputs"]
+    check_size(state, inputs)
+    emails = [str(item["properties"].get("email") or "") for item in inputs]
+    _no_duplicates(emails)
+    with state.lock:
+        for email, item in zip(emails, inputs, strict=True):
+            problem = _create_problem(state, email, item)
+            if problem is not None:
+                raise problem
+        for email, _ in zip(emails, inputs, strict=True):
+            found = state.contact(email, "email")
+            if found is not None:
+                raise Refusal(409, f"Contact already exists. Existing ID: {found.id}",
+                              "CONFLICT")
+        results = []
+        for email, item in zip(emails, inputs, strict=True):
+            contact, _ = _upsert_one(state, email, item["properties"])
+            result = as_object(state, contact, list(item["properties"]))
+            if "objectWriteTraceId" in item:
+                result["objectWriteTraceId"] = item["objectWriteTraceId"]
+            results.append(result)
+    _, answer = batch(results, [], started)
+    return 201, answer
 
 
 def upsert(state: HubSpotState, body: Mapping[str, Any]) -> Answer:
@@ -175,6 +208,17 @@ def _upsert_problem(state: HubSpotState, item: Mapping[str, Any]) -> dict[str, A
         return item_error("The email property does not match the id of the upsert",
                           "VALIDATION_ERROR", {"ids": [email]})
     return _property_problem(state, email, item["properties"], item)
+
+
+def _create_problem(state: HubSpotState, email: str, item: Mapping[str, Any],
+                    ) -> Refusal | None:
+    if not EMAIL.fullmatch(email):
+        return bad_request(f"Property values were not valid: email {email!r} is not a valid "
+                           "email address", "INVALID_EMAIL")
+    problem = _property_problem(state, email, item["properties"], item)
+    if problem is not None:
+        return bad_request(problem["message"], problem.get("subCategory"))
+    return None
 
 
 def _property_problem(state: HubSpotState, ref: str, values: Mapping[str, str],
