@@ -35,6 +35,8 @@ class BackfillParams(Params):
     """Fill `field` of contacts from exactly one source: `from_field`, `value`, `derive`
     or `map_file` (with `key`, the field whose value is looked up in the map)."""
 
+    file_fields = ("map_file",)
+
     kind: Literal["backfill"] = "backfill"
     field: str
     object: Literal["contact"] = "contact"

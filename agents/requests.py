@@ -8,7 +8,7 @@ model, so a kind added by another package needs no change here.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 
@@ -19,12 +19,22 @@ class Params(BaseModel):
     """The parameters of one job kind: subclass it with `kind: Literal["<name>"]`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    # The fields that name files on this machine: a door that lets a model fill in
+    # parameters (the chat agent) accepts only files the person named.
+    file_fields: ClassVar[tuple[str, ...]] = ()
 
     kind: str
+
+    def files(self) -> list[str]:
+        """The files these parameters name (the `file_fields` that are set)."""
+        named = (getattr(self, name) for name in self.file_fields)
+        return [value for value in named if isinstance(value, str) and value]
 
 
 class ListUploadParams(Params):
     """Upload a CSV of leads into the CRM and add every accepted row to a static list."""
+
+    file_fields = ("file",)
 
     kind: Literal["list_upload"] = "list_upload"
     file: str

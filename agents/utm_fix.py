@@ -42,6 +42,8 @@ class UtmFixParams(Params):
     """Fix the utm parameters of the links in `links` (written to `out`), or the utm fields
     of contacts (`object="contact"`), against the taxonomy in `taxonomy`."""
 
+    file_fields = ("taxonomy", "links", "out")
+
     kind: Literal["utm_fix"] = "utm_fix"
     taxonomy: str
     links: str | None = None

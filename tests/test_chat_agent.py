@@ -233,3 +233,38 @@ def test_the_read_only_view_refuses_every_write(crm: SandboxCRM) -> None:
             attempt()
     assert view.count_members("Expo") == 1
     assert snapshot(crm) == before
+
+
+def test_a_job_may_name_only_files_the_user_named(crm: SandboxCRM, kinds: Registry,
+                                                   tmp_path: Path) -> None:
+    secret = tmp_path / "secret.csv"
+    secret.write_text("email,firstname\nceo@corp.example,Top Secret\n")
+    named = tmp_path / "leads.csv"
+    named.write_text("email\nnew@example.com\n")
+    model = ScriptedChatModel.replying([
+        call("preview_job", params={"kind": "list_upload", "file": str(secret), "list": "Q"}),
+        call("propose_job", 2, params={"kind": "list_upload", "file": str(secret),
+                                       "list": "Q"}, explanation="x"),
+        call("preview_job", 3, params={"kind": "list_upload", "file": str(named),
+                                       "list": "Q"}),
+        "ok"])
+    answer = run_agent(f"upload ({named}) to list Q.", model, crm, kinds)
+
+    results = [message for step in (1, 2, 3) for message in tool_results(model, step)[-1:]]
+    preview, proposal, allowed = results
+    for refused in (preview, proposal):
+        assert refused.status == "error" and "not a file the user named" in str(refused.content)
+        assert "Top Secret" not in str(refused.content)
+    assert answer.proposal is None
+    assert json.loads(str(allowed.content))["summary"]["create"] == 1
+
+
+def test_a_door_may_name_files_it_received(crm: SandboxCRM, kinds: Registry,
+                                            tmp_path: Path) -> None:
+    attached = tmp_path / "upload-1234.csv"
+    attached.write_text("email\nnew@example.com\n")
+    params = {"kind": "list_upload", "file": str(attached), "list": "Q"}
+    model = ScriptedChatModel.replying([call("preview_job", params=params), "ok"])
+    run_agent("upload the file I attached to Q", model, crm, kinds, files=[str(attached)])
+    [result] = tool_results(model, 1)
+    assert json.loads(str(result.content))["writes"] >= 1

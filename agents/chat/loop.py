@@ -10,6 +10,7 @@ to confirm and queue as a request like any other.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -24,7 +25,7 @@ from langchain_core.messages import (
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel
 
-from agents.chat.tools import read_tools
+from agents.chat.tools import files_named, read_tools
 from agents.intents.types import Proposal
 from agents.kinds import Registry
 from tools.crm import CRM
@@ -50,9 +51,11 @@ class AgentAnswer(BaseModel):
 
 
 def run_agent(question: str, model: BaseChatModel, crm: CRM, kinds: Registry,
-              max_steps: int = 6) -> AgentAnswer:
-    """Answer `question` with at most `max_steps` model calls over the read tools."""
-    tools = read_tools(crm, kinds)
+              max_steps: int = 6, files: Sequence[str] = ()) -> AgentAnswer:
+    """Answer `question` with at most `max_steps` model calls over the read tools. Jobs it
+    previews or proposes may name only files named in `question`, or in `files` (what a
+    door received from the person)."""
+    tools = read_tools(crm, kinds, [*files_named(question), *files])
     by_name = {tool.name: tool for tool in tools}
     bound = model.bind_tools(tools)
     history: list[BaseMessage] = [

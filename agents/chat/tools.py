@@ -6,13 +6,19 @@ wrapped in `ReadOnlyCRM`, so even a planner run by `preview_job` cannot write th
 a preview's changes go to a sink that only counts them. `propose_job` validates parameters
 and hands back a `Proposal` (as the tool message's artifact) for a person to confirm; the job
 it describes is planned and gated like any other.
+
+Files: the parameters of a preview or a proposal may name only files the person named (a
+path they typed in their question, or a file a door received from them). A model that was
+told, by a prompt or by data, to preview `/etc/passwd` or a neighbour's export is refused:
+a preview reads the file and reports rows and values from it.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any, NoReturn
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
@@ -60,9 +66,11 @@ class ProposeArgs(JobArgs):
     assumptions: list[str] = Field([], description="what you assumed that the user did not say")
 
 
-def read_tools(crm: CRM, kinds: Registry) -> list[BaseTool]:
-    """The agent's tools over `crm` (seen read-only) and the job kinds in `kinds`."""
+def read_tools(crm: CRM, kinds: Registry, files: Collection[str] = ()) -> list[BaseTool]:
+    """The agent's tools over `crm` (seen read-only) and the job kinds in `kinds`; jobs may
+    name only the `files` the person named."""
     view = ReadOnlyCRM(crm)
+    named = frozenset(files)
     return [
         _tool(functools.partial(count_contacts, view), "count_contacts", WhereArgs,
               "Count the contacts matching a filter."),
@@ -71,10 +79,10 @@ def read_tools(crm: CRM, kinds: Registry) -> list[BaseTool]:
               "fields."),
         _tool(functools.partial(describe_fields, view), "describe_fields", NoArgs,
               "List the contact fields, with labels and whether they can be written."),
-        _tool(functools.partial(preview_job, view, kinds), "preview_job", JobArgs,
+        _tool(functools.partial(preview_job, view, kinds, files=named), "preview_job", JobArgs,
               "Plan a job without writing anything and return what it would change. "
               f"Kinds: {', '.join(kinds.names())}."),
-        _tool(functools.partial(propose_job, kinds), "propose_job", ProposeArgs,
+        _tool(functools.partial(propose_job, kinds, files=named), "propose_job", ProposeArgs,
               "Propose a job for the user to confirm; it is planned and approved later.",
               artifact=True),
     ]
@@ -131,9 +139,11 @@ def preview_plan(target: Target, kinds: Registry, params: Params) -> Plan:
     return builder.finish()
 
 
-def preview_job(crm: CRM, kinds: Registry, params: dict[str, Any]) -> str:
-    """Plan the job into a sink that keeps nothing; return its counts and notes."""
-    checked = _params(kinds, params)
+def preview_job(crm: CRM, kinds: Registry, params: dict[str, Any], *,
+                files: Collection[str] = ()) -> str:
+    """Plan the job into a sink that keeps nothing; return its counts and notes. The job may
+    name only `files`."""
+    checked = _params(kinds, params, files)
     try:
         plan = preview_plan(crm, kinds, checked)
     except SystemFault:
@@ -146,21 +156,35 @@ def preview_job(crm: CRM, kinds: Registry, params: dict[str, Any]) -> str:
 
 
 def propose_job(kinds: Registry, params: dict[str, Any], explanation: str,
-                assumptions: Sequence[str] = ()) -> tuple[str, Proposal]:
-    """A proposal of a job with validated parameters; the user confirms it, nothing runs."""
-    proposal = Proposal(params=_params(kinds, params), explanation=explanation,
+                assumptions: Sequence[str] = (), *, files: Collection[str] = (),
+                ) -> tuple[str, Proposal]:
+    """A proposal of a job with validated parameters; the user confirms it, nothing runs.
+    The job may name only `files`."""
+    proposal = Proposal(params=_params(kinds, params, files), explanation=explanation,
                         assumptions=list(assumptions))
     return (_json({"proposed": proposal.params.model_dump(mode="json"),
                    "next": "the user confirms it; it is then planned and approved"}), proposal)
 
 
-def _params(kinds: Registry, data: dict[str, Any]) -> Params:
+def _params(kinds: Registry, data: dict[str, Any], files: Collection[str]) -> Params:
     try:
-        return kinds.parse_params(data)
+        params = kinds.parse_params(data)
     except (UnknownKind, BadParams) as exc:
         _fail(str(exc))
     except ValidationError as exc:   # a kind whose model raises outside parse_params
         _fail(f"bad parameters: {exc}")
+    unnamed = [path for path in params.files() if path not in files]
+    if unnamed:
+        _fail(f"{', '.join(map(repr, unnamed))}: not a file the user named; use only paths "
+              "the user gave, exactly as given")
+    return params
+
+
+def files_named(text: str) -> list[str]:
+    """The words of `text` that could be file paths, as typed (quotes and trailing
+    punctuation taken off): what a person named, for `read_tools`."""
+    words = re.findall(r"""[^\s'"`]+|'[^']+'|"[^"]+"|`[^`]+`""", text)
+    return [word.strip("'\"`").lstrip("([{<").rstrip(".,;:!?)]}>") for word in words]
 
 
 def _filter(where: str | None) -> Filter | None:
