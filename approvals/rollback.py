@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
 
 from agents.kinds import PlanContext, Services
 from agents.plans import Reject
@@ -19,14 +22,18 @@ from agents.requests import RollbackParams
 from approvals import chain
 from approvals.errors import NothingToRollBack
 from approvals.store import Store
-from tools.apply import observe
+from tools.apply import observe, touched
 from tools.changes import MEMBER_IN, Change, FieldValues
+from tools.collector import paused
 from tools.records import Record
 
 T = TypeVar("T")
 ROLLBACKABLE = ("succeeded", "partially_failed", "failed")
 # Stages undo in the reverse order of the upload: memberships, then contacts, then lists.
 STAGE = {"list_membership": 0, "contact": 1, "list": 2, "link": 0}
+CHUNK = 1000      # entries planned together: one read of their records, one pause of the gc
+# Validating a chunk's inverses as one list costs less than a constructor call per change.
+_CHANGES = TypeAdapter(list[Change])
 
 
 class RollbackKind:
@@ -56,26 +63,48 @@ class RollbackKind:
         verified = chain.Verification()
         applied = (row for rows in chain.checked_batches(self.store, params.of_job, verified)
                    for row in rows if row["status"] == "applied")
-        position, lists, removing = 0, [], Counter[str]()
-        for chunk in _chunks(applied, 1000):
-            inverses = [inverse_of(row) for row in chunk]
-            records, current = _observe(ctx, inverses)
-            for inv, now in zip(inverses, current, strict=True):
-                position += 1
-                added = _filled_since(inv, records)
-                if added:
-                    _conflict(ctx, params.of_job, position, inv, now, added)
-                    continue
-                if inv.object == "list":          # decided last: see _delete_lists
-                    lists.append((position, inv, now))
-                    continue
-                if inv.op == "remove_member" and now is not None:
-                    removing[inv.list_name or ""] += 1
-                _propose(ctx, params.of_job, position, inv, now)
+        undo, chunks = _Undo(ctx, params.of_job), _chunks(applied, CHUNK)
+        while True:
+            with paused():        # a chunk's objects are scanned once, when it is done
+                chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                undo.plan_chunk(chunk)
         if not verified.ok:   # a rollback planned from a forged log could delete anything
             raise NothingToRollBack(f"job {params.of_job}'s ledger fails verification: "
                                     + "; ".join(verified.problems[:3]))
-        _delete_lists(ctx, params.of_job, lists, removing)
+        _delete_lists(ctx, params.of_job, undo.lists, undo.removing)
+
+
+@dataclass
+class _Undo:
+    """One pass of planning over a job's applied entries, a chunk at a time: the entries'
+    positions, and what `_delete_lists` decides on at the end."""
+
+    ctx: PlanContext
+    of_job: int
+    position: int = 0
+    lists: list[tuple[int, Change, FieldValues | None]] = field(default_factory=list)
+    removing: Counter[str] = field(default_factory=Counter)    # members removed, by list
+
+    def plan_chunk(self, entries: list[dict[str, Any]]) -> None:
+        """Propose the inverses of a chunk of entries (or report their conflicts), with one
+        read of the records they touch."""
+        ctx, of_job = self.ctx, self.of_job
+        inverses = inverses_of(entries)
+        records, current = _observe(ctx, inverses)
+        for inv, now in zip(inverses, current, strict=True):
+            self.position += 1
+            added = _filled_since(inv, records)
+            if added:
+                _conflict(ctx, of_job, self.position, inv, now, added)
+                continue
+            if inv.object == "list":          # decided last: see _delete_lists
+                self.lists.append((self.position, inv, now))
+                continue
+            if inv.op == "remove_member" and now is not None:
+                self.removing[inv.list_name or ""] += 1
+            _propose(ctx, of_job, self.position, inv, now)
 
 
 def inverse(change: Change, before: FieldValues | None) -> Change:
@@ -87,48 +116,59 @@ def inverse(change: Change, before: FieldValues | None) -> Change:
 def inverse_of(entry: Mapping[str, Any]) -> Change:
     """The change that undoes a ledger entry (`op`, `object`, `key`, `list_name`, `after`,
     and `before`: what its record held when it was written)."""
+    return Change(**_inverse_fields(entry))
+
+
+def inverses_of(entries: list[dict[str, Any]]) -> list[Change]:
+    """`inverse_of` each entry, in order (validated as one list: the planner's hot path)."""
+    return _CHANGES.validate_python([_inverse_fields(entry) for entry in entries])
+
+
+def _inverse_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of the change that undoes a ledger entry, as plain values.
+
+    Membership values are `MEMBER_IN` itself: validation copies a dict into its model.
+    """
     op, obj, key, after = entry["op"], entry["object"], entry["key"], entry["after"]
     reason = f"undo {op}"
     if op == "create":
-        return Change(op="delete", object=obj, key=key, before=after, reason=reason)
+        return {"op": "delete", "object": obj, "key": key, "before": after, "reason": reason}
     if op == "delete":
-        return Change(op="create", object=obj, key=key, after=entry["before"], reason=reason)
+        return {"op": "create", "object": obj, "key": key, "after": entry["before"],
+                "reason": reason}
     if op == "add_member":
-        return Change(op="remove_member", object=obj, key=key, list_name=entry["list_name"],
-                      before=dict(MEMBER_IN), reason=reason)
+        return {"op": "remove_member", "object": obj, "key": key,
+                "list_name": entry["list_name"], "before": MEMBER_IN, "reason": reason}
     if op == "remove_member":
-        return Change(op="add_member", object=obj, key=key, list_name=entry["list_name"],
-                      after=dict(MEMBER_IN), reason=reason)
+        return {"op": "add_member", "object": obj, "key": key,
+                "list_name": entry["list_name"], "after": MEMBER_IN, "reason": reason}
     if op != "update":
         raise ValueError(f"a ledger entry with an unknown op: {op!r}")
     before = entry["before"] or {}
-    return Change(op="update", object=obj, key=key, before=after,
-                  after={f: before.get(f) for f in after or {}}, reason=reason)
+    return {"op": "update", "object": obj, "key": key, "before": after,
+            "after": {f: before.get(f) for f in after or {}}, "reason": reason}
 
 
 def _observe(ctx: PlanContext, inverses: list[Change],
              ) -> tuple[dict[str, Record], list[FieldValues | None]]:
-    """What `observe` says of each inverse, and the whole records of the contacts that
-    would be deleted (for `_filled_since`): those are read once, for both."""
-    deleting = [i for i, inv in enumerate(inverses) if _deletes_contact(inv)]
-    if not deleting:
+    """What `observe` says of each inverse, and the whole records of the chunk's contacts
+    (for `_filled_since`): the contacts are read once, in one call, for both."""
+    keys = [inv.key for inv in inverses if inv.object == "contact"]
+    if not keys:
         return {}, observe(ctx.target, inverses)
-    records = ctx.crm.read_contacts([inverses[i].key for i in deleting])
+    records = ctx.crm.read_contacts(keys)
     current: list[FieldValues | None] = [None] * len(inverses)
-    for i in deleting:
-        inv, record = inverses[i], records.get(inverses[i].key)
-        names = set(inv.after or {}) | set(inv.before or {})     # as `observe` reads it
-        current[i] = None if record is None else {f: record.fields.get(f) for f in names}
-    others = [i for i, inv in enumerate(inverses) if not _deletes_contact(inv)]
+    others: list[int] = []
+    for i, inv in enumerate(inverses):
+        if inv.object == "contact":
+            current[i] = touched(inv, records.get(inv.key))
+        else:
+            others.append(i)
     if others:
         seen = observe(ctx.target, [inverses[i] for i in others])
         for i, now in zip(others, seen, strict=True):
             current[i] = now
     return records, current
-
-
-def _deletes_contact(inv: Change) -> bool:
-    return inv.op == "delete" and inv.object == "contact"
 
 
 def _filled_since(inv: Change, records: dict[str, Record]) -> list[str]:
@@ -185,7 +225,9 @@ def _restore_fields(ctx: PlanContext, of_job: int, position: int, inv: Change,
     wrote = inv.before or {}
     kept = [f for f, v in wrote.items() if (now.get(f) or None) == (v or None)]
     moved = [f for f in wrote if f not in kept]
-    if kept:
+    if kept and not moved:      # the usual case: the whole inverse, as it is
+        ctx.plan.add(stage, inv)
+    elif kept:
         ctx.plan.add(stage, inv.model_copy(update={
             "before": {f: wrote[f] for f in kept},
             "after": {f: (inv.after or {}).get(f) for f in kept}}))

@@ -33,14 +33,20 @@ def observe(target: Target, changes: Sequence[Change]) -> list[FieldValues | Non
     out: list[FieldValues | None] = []
     for c in changes:
         if c.object == "contact":
-            record = contacts.get(c.key)
-            names = set(c.after or {}) | set(c.before or {})
-            out.append(None if record is None else {f: record.fields.get(f) for f in names})
+            out.append(touched(c, contacts.get(c.key)))
         elif c.object == "list_membership":
             out.append(dict(MEMBER_IN) if c.key in members[c.list_name or ""] else None)
         else:
             out.append({"name": c.key} if crm.list_exists(c.key) else None)
     return out
+
+
+def touched(change: Change, record: Record | None) -> FieldValues | None:
+    """What `record` holds now of the fields `change` touches (None: no such record)."""
+    if record is None:
+        return None
+    fields = record.fields
+    return {f: fields.get(f) for f in (change.after or {}).keys() | (change.before or {}).keys()}
 
 
 def settle(change: Change, current: FieldValues | None) -> Verdict:

@@ -14,9 +14,7 @@ one pass over the rows.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -24,6 +22,7 @@ from types import TracebackType
 
 import polars as pl
 
+from tools.collector import paused
 from tools.columns import ColumnMap, map_columns
 from tools.csv_source import CsvSource, RowChunk, open_csv
 from tools.normalize import email_problems, normalize_country, normalize_phone
@@ -78,7 +77,7 @@ class LeadReader:
         """
         rows = self._source.chunks(size)
         while True:
-            with _gc_paused():
+            with paused():
                 chunk = next(rows, None)
                 if chunk is None:
                     return
@@ -98,24 +97,6 @@ class LeadReader:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while one chunk is read and normalised.
-
-    A chunk allocates tens of thousands of container objects and frees few, so the
-    collector would run every ~700 of them and re-scan the young ones each time (measured:
-    10-20% of the reading time). Pausing only postpones: the collector is switched back on
-    (if it was on) before the chunk is handed out, and catches up then.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def read_leads(path: str | Path, overrides: Mapping[str, str] | None = None) -> LeadReader:
