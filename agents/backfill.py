@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from agents.kinds import PlanContext, Services
-from agents.requests import Params
+from agents.requests import OptionalFileName, Params
 from tools.changes import Change
 from tools.csv_source import open_csv
 from tools.derive import Derivation, derivations, get_derivation
@@ -35,19 +35,17 @@ class BackfillParams(Params):
     """Fill `field` of contacts from exactly one source: `from_field`, `value`, `derive`
     or `map_file` (with `key`, the field whose value is looked up in the map)."""
 
-    file_fields = ("map_file",)
-
     kind: Literal["backfill"] = "backfill"
     field: str
     object: Literal["contact"] = "contact"
     from_field: str | None = None
     value: str | None = None
     derive: str | None = None
-    map_file: str | None = None
+    map_file: OptionalFileName = None
     key: str | None = None
     where: str | None = None
     overwrite: bool = False
-    taxonomy: str | None = None
+    taxonomy: OptionalFileName = None
 
     @model_validator(mode="after")
     def _one_source(self) -> BackfillParams:

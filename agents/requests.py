@@ -8,36 +8,43 @@ model, so a kind added by another package needs no change here.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 
 Source = Literal["cli", "chat", "web", "api"]
 
 
+class _NamesAFile:
+    """Marks a parameter that names a file on this machine (see `FileName`)."""
+
+
+# A parameter that names a file. Declare every such field with this type: a door that lets a
+# model fill in parameters (the chat agent) accepts only files the person named, and finds
+# them by this mark, so a path field declared as a plain `str` would escape that check.
+FileName = Annotated[str, _NamesAFile()]
+OptionalFileName = Annotated[str | None, _NamesAFile()]
+
+
 class Params(BaseModel):
     """The parameters of one job kind: subclass it with `kind: Literal["<name>"]`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    # The fields that name files on this machine: a door that lets a model fill in
-    # parameters (the chat agent) accepts only files the person named.
-    file_fields: ClassVar[tuple[str, ...]] = ()
 
     kind: str
 
     def files(self) -> list[str]:
-        """The files these parameters name (the `file_fields` that are set)."""
-        named = (getattr(self, name) for name in self.file_fields)
+        """The files these parameters name: the `FileName` fields that are set."""
+        named = (getattr(self, name) for name, info in type(self).model_fields.items()
+                 if any(isinstance(m, _NamesAFile) for m in info.metadata))
         return [value for value in named if isinstance(value, str) and value]
 
 
 class ListUploadParams(Params):
     """Upload a CSV of leads into the CRM and add every accepted row to a static list."""
 
-    file_fields = ("file",)
-
     kind: Literal["list_upload"] = "list_upload"
-    file: str
+    file: FileName
     list: str = Field(min_length=1)
     mapping: dict[str, str] = {}
 

@@ -23,7 +23,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from agents.kinds import PlanContext, Services
-from agents.requests import Params
+from agents.requests import FileName, OptionalFileName, Params
 from agents.suggest import FuzzySuggester, Suggester
 from tools.changes import Change
 from tools.fields import CONTACT_FIELD_NAMES
@@ -42,13 +42,11 @@ class UtmFixParams(Params):
     """Fix the utm parameters of the links in `links` (written to `out`), or the utm fields
     of contacts (`object="contact"`), against the taxonomy in `taxonomy`."""
 
-    file_fields = ("taxonomy", "links", "out")
-
     kind: Literal["utm_fix"] = "utm_fix"
-    taxonomy: str
-    links: str | None = None
+    taxonomy: FileName
+    links: OptionalFileName = None
     column: str = "url"
-    out: str | None = None
+    out: OptionalFileName = None
     object: Literal["contact"] | None = None
 
     @model_validator(mode="after")

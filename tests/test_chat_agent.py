@@ -15,7 +15,8 @@ from agents.chat import READ_TOOLS, ReadOnlyCRM, WriteRefused, read_tools, run_a
 from agents.kinds import Registry
 from agents.list_upload import ListUploadKind
 from agents.llm import ScriptedChatModel
-from agents.utm_fix import UtmFixKind
+from agents.requests import ListUploadParams
+from agents.utm_fix import UtmFixKind, UtmFixParams
 from tests.helpers import snapshot
 from tools.records import Record
 from tools.sandbox import SandboxCRM
@@ -268,3 +269,26 @@ def test_a_door_may_name_files_it_received(crm: SandboxCRM, kinds: Registry,
     run_agent("upload the file I attached to Q", model, crm, kinds, files=[str(attached)])
     [result] = tool_results(model, 1)
     assert json.loads(str(result.content))["writes"] >= 1
+
+
+def test_without_the_door_naming_it_an_attached_file_is_refused(crm: SandboxCRM,
+                                                                 kinds: Registry,
+                                                                 tmp_path: Path) -> None:
+    attached = tmp_path / "upload-1234.csv"
+    attached.write_text("email\nnew@example.com\n")
+    params = {"kind": "list_upload", "file": str(attached), "list": "Q"}
+    model = ScriptedChatModel.replying([call("preview_job", params=params), "ok"])
+    run_agent("upload the file I attached to Q", model, crm, kinds)
+    [result] = tool_results(model, 1)
+    assert result.status == "error" and "not a file the user named" in str(result.content)
+
+
+@pytest.mark.parametrize(("params", "path"), [
+    (ListUploadParams(file="a.csv", list="Q"), ["a.csv"]),
+    (BackfillParams(field="country", map_file="m.csv", key="email"), ["m.csv"]),
+    (BackfillParams(field="lead_source", derive="lead_source_from_utm", taxonomy="t.toml"),
+     ["t.toml"]),
+    (UtmFixParams(taxonomy="t.toml", links="l.csv", out="o.csv"), ["t.toml", "l.csv", "o.csv"]),
+])
+def test_every_parameter_that_names_a_file_is_marked(params: Any, path: list[str]) -> None:
+    assert params.files() == path

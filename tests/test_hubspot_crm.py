@@ -20,6 +20,7 @@ from tools.crm import CRM
 from tools.fakes import hubspot as fake
 from tools.fakes.hubspot import (
     DEFAULT_PROPERTIES,
+    Contact,
     HubSpotState,
     Limits,
     PropertyDef,
@@ -349,11 +350,12 @@ def test_a_taken_key_fails_alone_and_keeps_its_values(portal: Portal) -> None:
 
 
 class LoseFirstCreate:
-    """An ASGI wrapper that loses the answer to the first batch create: after carrying it
-    out (`done`), or before it reaches HubSpot at all."""
+    """An ASGI wrapper that loses the answer to the first batch create: dropped after HubSpot
+    carried it out ("carried-out"), dropped before it reached HubSpot ("never-arrived"), or
+    carried out and answered 502 by a gateway ("gateway-502")."""
 
-    def __init__(self, app: ASGIApp, *, done: bool) -> None:
-        self.app, self.done, self.lost = app, done, 0
+    def __init__(self, app: ASGIApp, how: str) -> None:
+        self.app, self.how, self.lost = app, how, 0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if self.lost or scope.get("path") != "/crm/v3/objects/contacts/batch/create":
@@ -368,18 +370,25 @@ class LoseFirstCreate:
                 await send({"type": "http.response.body", "body": b"{", "more_body": True})
                 raise ConnectionAbortedError("answer lost")
 
-        if self.done:
+        async def gateway(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                await send({"type": "http.response.start", "status": 502, "headers": []})
+            elif not message.get("more_body"):
+                await send({"type": "http.response.body", "body": b"Bad Gateway"})
+
+        if self.how == "carried-out":
             await self.app(scope, receive, cut)
+        elif self.how == "gateway-502":
+            await self.app(scope, receive, gateway)
         else:
             await cut({"type": "http.response.start", "status": 201})
             await cut({"type": "http.response.body", "body": b""})
 
 
-@pytest.mark.parametrize("done", [True, False], ids=["carried-out", "never-arrived"])
-def test_a_create_whose_answer_was_lost_is_read_back_not_resent(specs: Path, done: bool,
-                                                                ) -> None:
+@pytest.mark.parametrize("how", ["carried-out", "never-arrived", "gateway-502"])
+def test_a_create_whose_answer_was_lost_is_read_back_not_resent(specs: Path, how: str) -> None:
     state = HubSpotState(tokens=[TOKEN], limits=ROOMY)
-    app = LoseFirstCreate(hubspot_app(state, specs), done=done)
+    app = LoseFirstCreate(hubspot_app(state, specs), how)
     with serve(app) as server:
         crm = HubSpotCRM(server.url, token=SecretStr(TOKEN), retry=FAST_RETRY)
         try:
@@ -388,6 +397,28 @@ def test_a_create_whose_answer_was_lost_is_read_back_not_resent(specs: Path, don
             crm.close()
     assert app.lost == 1 and all(oks(results))
     assert sorted(state.emails()) == sorted(emails(5))     # each once
-    # Read back (1), then: made by the lost create, done; else read and upsert (2 more).
-    assert state.requests == (2 if done else 3)
+    # The create (if it arrived), then the read back; then, if it made nothing, the upsert.
+    assert state.requests == 2
     assert state.violations == []
+
+
+def test_a_lost_create_does_not_claim_contacts_that_were_there_before(specs: Path) -> None:
+    state = HubSpotState(tokens=[TOKEN], limits=ROOMY)
+    with state.lock:         # a contact from long ago
+        old = Contact(id=state.new_id(), properties={"email": "old@example.com",
+                                                     "firstname": "Old"},
+                      created_at="2020-01-01T00:00:00.000Z")
+        state.contacts[old.id] = old
+        state.by_email["old@example.com"] = old.id
+    app = LoseFirstCreate(hubspot_app(state, specs), "carried-out")   # a 409, then lost
+    with serve(app) as server:
+        crm = HubSpotCRM(server.url, token=SecretStr(TOKEN), retry=FAST_RETRY)
+        try:
+            results = crm.create_contacts([contact("old@example.com", firstname="New"),
+                                           contact("new@example.com", firstname="New")])
+            assert contents(crm) == {"old@example.com": {"firstname": "Old"},
+                                     "new@example.com": {"firstname": "New"}}
+        finally:
+            crm.close()
+    assert app.lost == 1 and state.refusals["409"] == 1
+    assert oks(results) == [False, True] and results[0].error == EXISTS

@@ -387,3 +387,12 @@ def test_the_target_catches_processes_that_do_not_share_their_limit() -> None:
     target = _run_two_workers("local", "unused", 0.5)
     assert target.max_in_any_window(PER) > LIMIT
     assert target.count(429) > 0
+
+
+def test_a_hold_asked_again_after_a_lost_answer_is_granted_once(
+        rds: redis.Redis, target_name: str) -> None:
+    limiter = RedisLimiter(rds, target_name, RateLimit(5, 1.0, margin=0))
+    token = uuid.uuid4().hex
+    assert limiter._try(1, token, hold=10_000_000) == 0
+    assert limiter._try(1, token, hold=10_000_000) == 0     # the retry finds its grant
+    assert rds.zcard(limiter.key) == 1

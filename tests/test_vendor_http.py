@@ -64,3 +64,18 @@ def test_a_lost_answer_is_resent_only_if_resending_is_harmless(idempotent: bool)
                 http.call("POST", "/", json={}, idempotent=False)
             assert app.seen == 1                          # once, never again
         http.close()
+
+
+@pytest.mark.parametrize(("status", "resent"), [("500", False), ("503", True)])
+def test_a_5xx_to_a_request_that_must_not_be_resent(status: str, resent: bool) -> None:
+    """A 503 says the request was not handled (RFC 9110): resent. Any other 5xx may come
+    after the work was done (a gateway's 502, say): not resent, the caller finds out."""
+    faults = Faults()
+    with FakeServer(Counting(), faults) as server:
+        http = VendorHttp(server.url, retry=FAST)
+        faults.set(1.0, (status,))
+        expected = RetriesExhausted if resent else Unanswered
+        with pytest.raises(expected):
+            http.call("POST", "/", json={}, idempotent=False)
+        http.close()
+    assert faults.injected == {status: FAST.max_attempts if resent else 1}

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from tools.errors import SystemFault, ToolError
-from tools.ratelimit import Limiter, NoLimit, hold_patiently
+from tools.ratelimit import Limiter, NoLimit
 from tools.retry import RetryPolicy, Transient, parse_retry_after
 
 Classify = Callable[[httpx.Response], None]
@@ -79,24 +79,32 @@ class VendorHttp:
         """One request, retried under the policy; the response once `classify` accepts it.
 
         A request that is not `idempotent` (sending it twice could do its work twice) is not
-        resent once it may have reached the target: losing its answer raises `Unanswered`,
-        for the caller to find out what happened. One that never left (the connection was
-        refused) is retried all the same."""
+        resent once it may have been carried out: a lost answer, or a 5xx other than 503,
+        raises `Unanswered`, for the caller to find out what happened. One that never left
+        (the connection was refused), or that was refused unhandled (429, and 503: "unable
+        to handle the request", RFC 9110), is retried all the same."""
         def attempt() -> httpx.Response:
-            held = hold_patiently(self._limiter)
+            headers = dict(self._auth())      # before the grant: a token fetch holds no place
+            held = self._limiter.hold()
             counted = True
             try:
                 response = self._client.request(method, path, json=json, params=params,
-                                                data=data, headers=dict(self._auth()))
+                                                data=data, headers=headers)
                 counted = response.status_code != 429
-            except httpx.TransportError as exc:
-                if isinstance(exc, _UNSENT) or idempotent:
+            except httpx.RequestError as exc:
+                if isinstance(exc, _UNSENT) or (idempotent and
+                                                 isinstance(exc, httpx.TransportError)):
                     raise Transient(f"{method} {path}: {type(exc).__name__} (no complete "
                                     "answer)") from None
+                if idempotent:
+                    raise
                 raise Unanswered(f"{method} {path}: {type(exc).__name__}: the request may "
                                  "have been carried out; its answer was lost") from None
             finally:
                 held.release(counted=counted)
+            if not idempotent and response.status_code >= 500 and response.status_code != 503:
+                raise Unanswered(f"{method} {path}: HTTP {response.status_code}: the request "
+                                 "may have been carried out")
             classify(response)
             return response
 

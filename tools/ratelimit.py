@@ -67,6 +67,9 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local limit, window, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local hold, poll = tonumber(ARGV[5]), tonumber(ARGV[6])
+if redis.call('ZSCORE', KEYS[1], ARGV[4] .. ':1') then
+  return 0    -- granted already: this is a retry of a call whose answer was lost
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('(%.0f', now - window))
 local used = redis.call('ZCARD', KEYS[1])
 if used + n <= limit then
@@ -110,11 +113,12 @@ end
 return 0
 """
 
-# How long a held request may stay in flight before the limiter stops counting it so: longer
-# than any request's timeout. A worker that dies mid-request leaves its place taken this
-# long (and a window more), never less.
-HOLD = 300.0
-# How often a limiter full of requests in flight looks again (their answers free places).
+# How long a held request may stay in flight in Redis before the limiter stops counting it
+# so: longer than any request's timeout (VendorHttp's is 30 s a phase). A worker that dies
+# mid-request leaves its place taken this long (and a window more), never less.
+HOLD = 120.0
+# How soon a limiter full of requests in flight looks again (their answers free places);
+# the wait doubles while it stays full, up to a tenth of the window.
 POLL = 0.002
 
 
@@ -163,7 +167,8 @@ class Limiter(Protocol):
     """Admits requests to one target at no more than its `RateLimit`."""
 
     def hold(self) -> Held:
-        """Block until one request may be sent; it counts as in flight until released."""
+        """Block until one request may be sent (waiting out a limiter store that is briefly
+        away); it counts as in flight until released."""
         ...
 
     def acquire(self, n: int = 1) -> None:
@@ -221,12 +226,14 @@ class LocalLimiter:
         return self._try(n, held=False)[0]
 
     def hold(self) -> Held:
-        """Block until one request is allowed; it counts as in flight until released."""
+        """Block until one request is allowed; it counts as in flight until released (in
+        this process there is no `HOLD` deadline: a `Held` never released stays counted)."""
+        poll = _Poll(self.limit)
         while True:
             wait, entry = self._try(1, held=True)
             if entry is not None:
                 return _LocalHeld(self, entry)
-            self._sleep(wait)
+            self._sleep(poll.next(wait))
 
     def _try(self, n: int, *, held: bool) -> tuple[float, int | None]:
         _check(n, self.limit)
@@ -300,10 +307,13 @@ class RedisLimiter:
 
     def hold(self) -> Held:
         """Block until one request is allowed; it counts as in flight (for at most `HOLD`
-        seconds, should this process die with it) until released."""
-        token = uuid.uuid4().hex
-        while (wait := self._try(1, token, hold=round(HOLD * 1_000_000))) > 0:
-            self._sleep(wait)
+        seconds, should this process die with it) until released. A Redis that is briefly
+        away is waited for, asking again under the same token, so a grant whose answer was
+        lost is found, not granted twice."""
+        token, poll = uuid.uuid4().hex, _Poll(self.limit)
+        while (wait := LIMITER_RETRY.call(
+                lambda: self._try(1, token, hold=round(HOLD * 1_000_000)))) > 0:
+            self._sleep(poll.next(wait))
         return _RedisHeld(self, token + ":1")
 
     def _try(self, n: int, token: str, *, hold: int) -> float:
@@ -337,9 +347,25 @@ class _RedisHeld:
             return
         self._done = True
         try:
-            self._limiter._release(self._member, counted)
+            RELEASE_RETRY.call(lambda: self._limiter._release(self._member, counted))
         except LimiterUnavailable as exc:
             log.warning("%s; a request stays counted as in flight", exc)
+
+
+class _Poll:
+    """The waits of one blocked caller: exact ones as given; `POLL` (all places in flight)
+    doubling while it repeats, up to a tenth of the window."""
+
+    def __init__(self, limit: RateLimit) -> None:
+        self._cap, self._next = max(POLL, limit.window / 10), POLL
+
+    def next(self, wait: float) -> float:
+        """How long to sleep for a limiter's answer `wait`."""
+        if wait != POLL:
+            self._next = POLL
+            return wait
+        current, self._next = self._next, min(self._next * 2, self._cap)
+        return current
 
 
 def _check(n: int, limit: RateLimit) -> None:
@@ -359,11 +385,9 @@ def _block(try_acquire: Callable[[int], float], n: int,
 # About half a minute of patience for a shared limiter whose Redis restarts.
 LIMITER_RETRY = RetryPolicy(retry_on=(LimiterUnavailable,), max_attempts=10, initial=0.5,
                             multiplier=2, max_wait=5, jitter=0.5)
-
-
-def hold_patiently(limiter: Limiter) -> Held:
-    """`limiter.hold()`, waiting for a limiter whose Redis is briefly away, as below."""
-    return LIMITER_RETRY.call(limiter.hold)
+# Releasing a held request when Redis blinks: a few quick tries.
+RELEASE_RETRY = RetryPolicy(retry_on=(LimiterUnavailable,), max_attempts=4, initial=0.05,
+                            multiplier=2, max_wait=0.5, jitter=0.05)
 
 
 def acquire_patiently(limiter: Limiter, n: int = 1) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NoReturn
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
@@ -66,7 +66,7 @@ class ProposeArgs(JobArgs):
     assumptions: list[str] = Field([], description="what you assumed that the user did not say")
 
 
-def read_tools(crm: CRM, kinds: Registry, files: Collection[str] = ()) -> list[BaseTool]:
+def read_tools(crm: CRM, kinds: Registry, files: Iterable[str] = ()) -> list[BaseTool]:
     """The agent's tools over `crm` (seen read-only) and the job kinds in `kinds`; jobs may
     name only the `files` the person named."""
     view = ReadOnlyCRM(crm)
@@ -140,7 +140,7 @@ def preview_plan(target: Target, kinds: Registry, params: Params) -> Plan:
 
 
 def preview_job(crm: CRM, kinds: Registry, params: dict[str, Any], *,
-                files: Collection[str] = ()) -> str:
+                files: frozenset[str] = frozenset()) -> str:
     """Plan the job into a sink that keeps nothing; return its counts and notes. The job may
     name only `files`."""
     checked = _params(kinds, params, files)
@@ -156,7 +156,7 @@ def preview_job(crm: CRM, kinds: Registry, params: dict[str, Any], *,
 
 
 def propose_job(kinds: Registry, params: dict[str, Any], explanation: str,
-                assumptions: Sequence[str] = (), *, files: Collection[str] = (),
+                assumptions: Sequence[str] = (), *, files: frozenset[str] = frozenset(),
                 ) -> tuple[str, Proposal]:
     """A proposal of a job with validated parameters; the user confirms it, nothing runs.
     The job may name only `files`."""
@@ -166,7 +166,7 @@ def propose_job(kinds: Registry, params: dict[str, Any], explanation: str,
                    "next": "the user confirms it; it is then planned and approved"}), proposal)
 
 
-def _params(kinds: Registry, data: dict[str, Any], files: Collection[str]) -> Params:
+def _params(kinds: Registry, data: dict[str, Any], files: frozenset[str]) -> Params:
     try:
         params = kinds.parse_params(data)
     except (UnknownKind, BadParams) as exc:

@@ -26,6 +26,7 @@ messages say what is wrong, and whose verdict stands.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
@@ -75,9 +76,10 @@ class Operation:
         if self.fast_schema is None:
             return None
         try:
-            return fastjsonschema.compile(self.fast_schema, use_formats=False)
-        except fastjsonschema.JsonSchemaDefinitionException:
-            return None    # a schema it cannot compile: jsonschema alone
+            # No handlers: a `$ref` to another document is never fetched from the network.
+            return fastjsonschema.compile(self.fast_schema, handlers={}, use_formats=False)
+        except Exception:   # noqa: BLE001 - any schema it cannot compile: jsonschema alone
+            return None
 
     def check_body(self, body: Any) -> list[str]:
         """What is wrong with `body` for this operation; empty if nothing."""
@@ -150,6 +152,8 @@ class OpenAPISpec:
         registry: Registry[Any] = Registry().with_resource(uri, spec.create_resource(contents))
         kind = Draft202012Validator if modern else Draft4Validator
         self._prefixes |= _prefixes(document)
+        # fastjsonschema rewrites `$ref`s in place as it compiles: its own copy.
+        private = copy.deepcopy(contents) if not modern else {}
         for template, item in (document.get("paths") or {}).items():
             shared = item.get("parameters", [])
             for method in METHODS:
@@ -162,7 +166,7 @@ class OpenAPISpec:
                     where, required = _openapi_body(contents, template, method, op)
                 validator = (kind({"$ref": f"{uri}#{where}"}, registry=registry)
                              if where is not None else None)
-                fast = ({**contents, "$schema": DRAFT4_URI, "$ref": f"#{where}"}
+                fast = ({**private, "$schema": DRAFT4_URI, "$ref": f"#{where}"}
                         if where is not None and not modern else None)
                 operation = Operation(method.upper(), template, op.get("operationId"),
                                       required, validator, fast)

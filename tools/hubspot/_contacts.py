@@ -4,12 +4,15 @@ Creating is one batch create per 100 records: one request, where a rate limit co
 request. Batch create is all or nothing: if any e-mail is taken (409 CONFLICT) or any input
 invalid (400), nothing is created, and that chunk goes the careful way: a batch read (which
 keys exist: those are item errors) and a batch upsert by e-mail of the new ones, with HubSpot's
-per-item errors. A create is not resent after its answer was lost (it could create the
-contacts twice, or fail them as taken by itself); the chunk is read back instead: all of its
-contacts there, as sent, means the lost create made them (it is all or nothing); otherwise
-it made none, and the chunk goes the careful way. An upsert retried after a dropped
-connection writes the same values again, so it neither duplicates a contact nor fails one
-that the lost attempt made.
+per-item errors. A create is not resent after its answer was lost or a 5xx (it could create
+the contacts twice, or fail them as taken by itself); the chunk is read back instead. Since a
+create is all or nothing, one contact of the chunk created since the create was sent (by
+HubSpot's `createdAt`, allowing `CLOCK_SKEW` between our clock and HubSpot's) means it made
+them all: those not visible yet are upserted, which changes nothing if they are there. None
+means it made none: the contacts there are item errors (taken), the rest are upserted. (A
+contact of the chunk created by someone else within that skew is the race left here.) An
+upsert retried after a dropped connection writes the same values again, so it neither
+duplicates a contact nor fails one that the lost attempt made.
 Updates and deletes look the contacts up by e-mail first and write by record id, so every
 answer maps back to its key. (A contact created or deleted by someone else between the
 look-up and the write is the one race left; HubSpot has no conditional writes.)
@@ -17,8 +20,10 @@ look-up and the write is the one race left; HubSpot has no conditional writes.)
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from tools.changes import FieldValues
@@ -34,19 +39,26 @@ from tools.hubspot._batch import (
 )
 from tools.hubspot._client import Client
 from tools.hubspot._errors import UnexpectedAnswer
-from tools.hubspot._fields import FIELD_OF, KEY, READ_PROPERTIES, to_properties, to_record
+from tools.hubspot._fields import KEY, READ_PROPERTIES, to_properties, to_record
 from tools.records import Record, WriteResult
 
 BASE = "/crm/v3/objects/contacts"
 PAGE = 100
 
 
+# How far HubSpot's clock may be behind ours, for telling a contact a lost create made from
+# one that was there before it.
+CLOCK_SKEW = 30.0
+
+
 @dataclass(frozen=True)
 class Found:
-    """A contact as read: its HubSpot record id and its record."""
+    """A contact as read: its HubSpot record id, its record, and when it was created (epoch
+    seconds, None if HubSpot did not say)."""
 
     id: str
     record: Record
+    created: float | None = None
 
 
 def fetch(client: Client, keys: Sequence[str]) -> dict[str, Found]:
@@ -61,7 +73,8 @@ def fetch(client: Client, keys: Sequence[str]) -> dict[str, Found]:
             key = item.record.key if item.record.key in chunk else asked.get(
                 item.record.key.casefold())
             if key is not None:
-                found[key] = Found(item.id, item.record.model_copy(update={"key": key}))
+                found[key] = Found(item.id, item.record.model_copy(update={"key": key}),
+                                   item.created)
     return found
 
 
@@ -102,6 +115,7 @@ def _create(client: Client, chunk: Inputs) -> dict[int, str]:
     """Create one chunk in one request if it can be done so; the item errors by index."""
     body = {"inputs": [{"properties": {**properties, KEY: key}, "associations": [],
                         "objectWriteTraceId": str(index)} for index, key, properties in chunk]}
+    sent = time.time()
     try:
         client.call("POST", f"{BASE}/batch/create", json=body, ok=(201,), idempotent=False)
     except UnexpectedAnswer as exc:
@@ -109,23 +123,28 @@ def _create(client: Client, chunk: Inputs) -> dict[int, str]:
             raise
         return _create_carefully(client, chunk)     # a key taken, or an input refused
     except Unanswered:
-        if _made_as_sent(client, chunk):
-            return {}
-        return _create_carefully(client, chunk)
+        return _after_lost_create(client, chunk, sent)
     return {}
 
 
-def _made_as_sent(client: Client, chunk: Inputs) -> bool:
-    """Whether every contact of the chunk exists with the values sent."""
+def _after_lost_create(client: Client, chunk: Inputs, sent: float) -> dict[int, str]:
+    """The item errors of a chunk whose create, sent at `sent`, may or may not have been
+    carried out: read back (see the module's docstring)."""
     found = fetch(client, [key for _, key, _ in chunk])
-    return all(key in found and all(found[key].record.fields.get(FIELD_OF[name], "") == value
-                                    for name, value in properties.items())
-               for _, key, properties in chunk)
+    made = any(f.created is not None and f.created >= sent - CLOCK_SKEW
+               for f in found.values())
+    if made:
+        missing = [item for item in chunk if item[1] not in found]
+        return _upsert(client, missing) if missing else {}
+    return _create_carefully(client, chunk, found)
 
 
-def _create_carefully(client: Client, chunk: Inputs) -> dict[int, str]:
-    """Existing keys are item errors; the rest are upserted by e-mail: per-item errors."""
-    existing = fetch(client, [key for _, key, _ in chunk])
+def _create_carefully(client: Client, chunk: Inputs,
+                      existing: Mapping[str, Found] | None = None) -> dict[int, str]:
+    """Existing keys (read now, unless given) are item errors; the rest are upserted by
+    e-mail: per-item errors."""
+    if existing is None:
+        existing = fetch(client, [key for _, key, _ in chunk])
     errors = {index: EXISTS for index, key, _ in chunk if key in existing}
     new = [item for item in chunk if item[1] not in existing]
     if new:
@@ -198,7 +217,15 @@ def _found(answer: Mapping[str, Any]) -> Iterator[Found]:
     for item in answer.get("results") or []:
         record = to_record(item.get("properties") or {})
         if record is not None:
-            yield Found(str(item["id"]), record)
+            yield Found(str(item["id"]), record, _epoch(item.get("createdAt")))
+
+
+def _epoch(stamp: Any) -> float | None:
+    """An ISO 8601 time from HubSpot ("2026-11-24T04:10:00.123Z") as epoch seconds."""
+    try:
+        return datetime.fromisoformat(str(stamp)).timestamp() if stamp else None
+    except ValueError:
+        return None
 
 
 def _upsert(client: Client, chunk: Inputs) -> dict[int, str]:
