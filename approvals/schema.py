@@ -143,3 +143,9 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("disabled_at", DateTime(timezone=True)),
 )
+
+slack_requests = Table(
+    "slack_requests", metadata,
+    Column("signature", String(128), primary_key=True),   # X-Slack-Signature of one taken
+    Column("stamp", BigInteger, nullable=False, index=True),  # its X-Slack-Request-Timestamp
+)

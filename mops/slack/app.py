@@ -31,7 +31,7 @@ from mops.settings import ConfigError, SlackSettings
 from mops.slack import messages
 from mops.slack.door import SlackDoor
 from mops.slack.notify import MessageMap, SlackNotifier
-from mops.slack.verify import RequestGuard
+from mops.slack.verify import RequestGuard, SeenInStore
 
 log = logging.getLogger(__name__)
 PATH = "/slack/events"
@@ -98,7 +98,8 @@ def mount(web: FastAPI, app: App, *, process_before_response: bool = False) -> N
         return
     assert slack.signing_secret is not None
     bolt = build_bolt(app, process_before_response=process_before_response)
-    guard = RequestGuard(slack.signing_secret.get_secret_value())
+    guard = RequestGuard(slack.signing_secret.get_secret_value(),
+                         seen=SeenInStore(app.store))
 
     @web.post(PATH, include_in_schema=False)
     async def slack_events(request: Request) -> Response:
