@@ -33,10 +33,15 @@ class Params(BaseModel):
 
     kind: str
 
+    @classmethod
+    def file_fields(cls) -> tuple[str, ...]:
+        """The names of the fields declared `FileName` or `OptionalFileName`."""
+        return tuple(name for name, info in cls.model_fields.items()
+                     if any(isinstance(m, _NamesAFile) for m in info.metadata))
+
     def files(self) -> list[str]:
         """The files these parameters name: the `FileName` fields that are set."""
-        named = (getattr(self, name) for name, info in type(self).model_fields.items()
-                 if any(isinstance(m, _NamesAFile) for m in info.metadata))
+        named = (getattr(self, name) for name in self.file_fields())
         return [value for value in named if isinstance(value, str) and value]
 
 

@@ -17,11 +17,6 @@ from pydantic import BaseModel
 
 from agents.requests import Params
 
-FILE_FIELDS: dict[str, tuple[str, ...]] = {
-    "list_upload": ("file",),
-    "utm_fix": ("taxonomy", "links", "out"),
-    "backfill": ("map_file", "taxonomy"),
-}
 MAX_BYTES = 512 * 1024 * 1024       # a few million rows of leads
 SHAREABLE = (".csv", ".toml")        # lists, links and maps; UTM taxonomies
 
@@ -52,8 +47,9 @@ def known(folder: Path, name: str) -> bool:
 
 
 def resolve(params: Params, folder: Path) -> Params:
-    """`params` with every file it names taken from `folder`; `BadFile` for a path."""
-    fields = FILE_FIELDS.get(params.kind, ())
+    """`params` with every file it names (its `FileName` fields) taken from `folder`;
+    `BadFile` for a path."""
+    fields = params.file_fields()
     values = {f: getattr(params, f) for f in fields if getattr(params, f, None) is not None}
     return params.model_copy(update={f: str(folder / plain_name(v)) for f, v in values.items()})
 
