@@ -28,6 +28,8 @@ STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 # Every route that acts for a user, by (method, route), with the URL each test calls.
 PAGES = {
     ("GET", "/"): "/?state=awaiting_approval",
+    ("GET", "/jobs/new"): "/jobs/new",
+    ("POST", "/jobs/new"): "/jobs/new",
     ("GET", "/jobs/{job}"): "/jobs/{waiting}?offset=0",
     ("POST", "/jobs/{job}/approve"): "/jobs/{waiting}/approve",
     ("POST", "/jobs/{job}/reject"): "/jobs/{waiting}/reject",

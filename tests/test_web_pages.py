@@ -8,6 +8,7 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +17,7 @@ from agents.requests import JobRequest, ListUploadParams
 from approvals.users import Users
 from mops.app import App
 from mops.web import create_web
-from tests.helpers import crm_of, upload, write_csv
+from tests.helpers import crm_of, snapshot, upload, write_csv
 from tools.records import Record
 
 LEADS = (
@@ -229,3 +230,66 @@ def test_rotating_a_token_ends_the_sessions_opened_with_it(
     assert client.get("/").status_code == 200
     Users(app.store).rotate("bob")
     assert client.get("/").status_code == 401
+
+
+# --- a list upload requested from the page ---------------------------------------------------
+
+def _upload_form(client: TestClient, csrf: str, content: bytes, name: str = "expo leads.csv",
+                 **fields: str) -> Any:
+    return client.post("/jobs/new", data={"csrf": csrf, "list": "Expo 2026", **fields},
+                       files={"file": (name, content, "text/csv")}, follow_redirects=False)
+
+
+def test_a_list_upload_requested_from_the_page_waits_for_approval(
+        seeded: tuple[App, int, dict[str, str]]) -> None:
+    app, _, tokens = seeded
+    client, csrf = client_for(app, tokens["carol"])
+    form = client.get("/jobs/new")
+    assert form.status_code == 200 and 'enctype="multipart/form-data"' in form.text
+    made = _upload_form(client, csrf, b"Mail,First Name\nnew2@example.com,Neo\n",
+                        map="Mail=email")
+    assert made.status_code == 303, made.text
+    job = app.store.get(int(made.headers["location"].rsplit("/", 1)[1]))
+    assert (job.state, job.requested_by, job.source) == ("awaiting_approval", "carol", "web")
+    kept = Path(job.params["file"])
+    assert kept.name == "expo leads.csv"
+    assert kept.parent.parent == app.settings.home / "uploads" / "web"
+    page = client.get(made.headers["location"])
+    assert "new2@example.com" in page.text and "Expo 2026" in page.text
+    # carol requested it: she cannot approve it, and nothing was written yet.
+    assert client.post(f"/jobs/{job.job}/approve",
+                       data={"csrf": csrf, "digest": job.digest}).status_code == 403
+    crm = crm_of(app)
+    assert "new2@example.com" not in {key for key, _ in snapshot(crm)[0]}
+    crm.close()
+
+
+@pytest.mark.parametrize(("name", "content", "fields", "error"), [
+    ("leads.txt", b"email\na@example.com\n", {}, "only .csv files"),
+    ("leads.csv", b"", {}, "is empty"),
+    ("leads.csv", b"\x00\x01\x02binary", {}, "leads.csv"),
+    ("leads.csv", b"name\nAda\n", {}, "leads.csv: no email column"),
+    ("leads.csv", b"email\na@example.com\n", {"map": "no equals sign"}, "line 1"),
+    ("leads.csv", b"email\na@example.com\n", {"list": "  "}, "static list"),
+])
+def test_a_refused_upload_says_why_and_keeps_nothing(
+        seeded: tuple[App, int, dict[str, str]], name: str, content: bytes,
+        fields: dict[str, str], error: str) -> None:
+    app, _, tokens = seeded
+    client, csrf = client_for(app, tokens["carol"])
+    before = len(app.store.jobs())
+    refused = _upload_form(client, csrf, content, name, **fields)
+    assert refused.status_code == 422 and error.lower() in refused.text.lower(), refused.text
+    assert len(app.store.jobs()) == before
+    folder = app.settings.home / "uploads" / "web"
+    assert not folder.exists() or not any(folder.iterdir())
+
+
+def test_the_upload_form_needs_a_session_and_its_token(
+        seeded: tuple[App, int, dict[str, str]]) -> None:
+    app, _, tokens = seeded
+    anonymous = TestClient(create_web(app))
+    assert anonymous.get("/jobs/new").status_code == 401
+    client, _ = client_for(app, tokens["carol"])
+    forged = _upload_form(client, "forged", b"email\na@example.com\n")
+    assert forged.status_code == 403 and len(app.store.jobs()) == 1

@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import Response
 
+from agents.requests import JobRequest, ListUploadParams
 from approvals.errors import ApprovalRefused
 from approvals.gate import Verdict
 from approvals.store import Job
@@ -74,6 +75,15 @@ class Door:
                                "ask someone else")
         return self.jobs.decide(job, user.name, verdict, digest=digest,
                                 comment=(comment or "").strip() or None, door=via)
+
+    def request_upload(self, user: User, file: Path, list_name: str,
+                       mapping: dict[str, str]) -> Job:
+        """Plan a list upload of `file` (kept in the uploads folder), requested by `user`
+        from the web page; it waits for approval like any job."""
+        require(user, "request")
+        params = ListUploadParams(file=str(file), list=list_name, mapping=mapping)
+        return self.jobs.request(JobRequest(params=params, requested_by=user.name,
+                                            source="web"))
 
     def rollback(self, user: User, job: int, via: Via) -> Job:
         """Plan the rollback of `job`, requested by `user`; it passes the gate like any job."""

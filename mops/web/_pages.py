@@ -1,13 +1,16 @@
-"""The pages people use: the jobs, one job (plan, paged diff, rejects, decisions, actions),
-the action log and its exports, and the login form. Every form posts its CSRF token."""
+"""The pages people use: the jobs, a new list upload, one job (plan, paged diff, rejects,
+decisions, actions), the action log and its exports, and the login form. Every form posts
+its CSRF token."""
 
 # No `from __future__ import annotations`: FastAPI reads these routes' annotations at
 # run time, and some are aliases local to the function that builds the router.
 
+import shutil
 from itertools import islice
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Query
+import pydantic
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,7 +21,10 @@ from mops.web._api import export_log
 from mops.web._auth import Auth, check_csrf
 from mops.web._door import Door
 from mops.web._log import BadFilter, LogFilter, events
+from mops.web._uploads import BadUpload, mapping, save
+from tasks.lifecycle import PlanningFailed
 from tools.changes import Change
+from tools.errors import ToolError
 
 DIFF_PAGE = 50            # changes per page of the diff table
 REJECTS = 100             # rejects listed on the job page
@@ -64,6 +70,37 @@ def pages(door: Door) -> APIRouter:
         views = [door.view(j.job) for j in door.app.store.jobs(state=state or None)]
         return door.render(request, "jobs.html", user=user, jobs=views, states=STATES,
                            state=state)
+
+    def requester(user: Person) -> User:
+        require(user, "request")
+        return user
+
+    Requester = Annotated[User, Depends(requester)]
+
+    @router.get("/jobs/new")
+    def new_form(request: Request, user: Requester) -> Response:
+        return door.render(request, "new.html", user=user, error=None, list_name="",
+                           map_text="")
+
+    @router.post("/jobs/new", dependencies=CSRF)
+    def new(request: Request, user: Requester, file: Annotated[UploadFile, File()],
+            list_name: Annotated[str, Form(alias="list", max_length=200)] = "",
+            map_text: Annotated[str, Form(alias="map", max_length=2000)] = "") -> Response:
+        saved = None
+        try:
+            if not list_name.strip():
+                raise BadUpload("name the static list the rows go to")
+            columns = mapping(map_text)
+            saved = save(file.file, file.filename or "", door.app.settings.home)
+            made = door.request_upload(user, saved, list_name.strip(), columns)
+        except (BadUpload, ToolError, PlanningFailed, pydantic.ValidationError) as exc:
+            error = str(exc)
+            if saved is not None:       # nothing of a refused upload is kept
+                shutil.rmtree(saved.parent, ignore_errors=True)
+                error = error.replace(str(saved), saved.name)   # not the server's folders
+            return door.render(request, "new.html", 422, user=user, error=error,
+                               list_name=list_name, map_text=map_text)
+        return RedirectResponse(f"/jobs/{made.job}", 303)
 
     @router.get("/jobs/{job}")
     def job(request: Request, user: Viewer, job: int, offset: Offset = 0) -> Response:
