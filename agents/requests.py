@@ -8,7 +8,7 @@ model, so a kind added by another package needs no change here.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 
@@ -34,6 +34,17 @@ class Params(BaseModel):
     kind: str
 
     @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse a `FileName` inside another type (`FileName | None`, `list[FileName]`):
+        `file_fields` would not see it, and its files would escape the checks."""
+        super().__pydantic_init_subclass__(**kwargs)
+        for name, info in cls.model_fields.items():
+            marked = any(isinstance(m, _NamesAFile) for m in info.metadata)
+            if not marked and _marked_inside(info.annotation):
+                raise TypeError(f"{cls.__name__}.{name}: declare a file as FileName or "
+                                "OptionalFileName, not inside another type")
+
+    @classmethod
     def file_fields(cls) -> tuple[str, ...]:
         """The names of the fields declared `FileName` or `OptionalFileName`."""
         return tuple(name for name, info in cls.model_fields.items()
@@ -43,6 +54,15 @@ class Params(BaseModel):
         """The files these parameters name: the `FileName` fields that are set."""
         named = (getattr(self, name) for name in self.file_fields())
         return [value for value in named if isinstance(value, str) and value]
+
+
+def _marked_inside(annotation: Any) -> bool:
+    for arg in get_args(annotation):
+        if any(isinstance(m, _NamesAFile) for m in getattr(arg, "__metadata__", ())):
+            return True
+        if _marked_inside(arg):
+            return True
+    return False
 
 
 class ListUploadParams(Params):

@@ -32,8 +32,12 @@ class Jobs:
         job = self.rt.store.create_job(request)
         try:
             return self.runner.plan(job)
-        except Exception:          # bad input, or the queue unreachable: no job is left
-            self.rt.store.forget(job)
+        except Exception:          # bad input, or the queue unreachable: no job is left ...
+            current = self.rt.store.get(job)
+            if current.state in ("queued", "planning") or current.digest is None:
+                self.rt.store.forget(job)
+            # ... unless it was planned and ran (auto-approved) before failing: what it
+            # wrote is in its ledger, and it must stay to be shown and rolled back.
             raise
 
     def resume(self, job: int) -> Job:

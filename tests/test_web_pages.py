@@ -280,6 +280,7 @@ def test_a_refused_upload_says_why_and_keeps_nothing(
     before = len(app.store.jobs())
     refused = _upload_form(client, csrf, content, name, **fields)
     assert refused.status_code == 422 and error.lower() in refused.text.lower(), refused.text
+    assert str(app.settings.home) not in refused.text          # never the server's folders
     assert len(app.store.jobs()) == before
     folder = app.settings.home / "uploads" / "web"
     assert not folder.exists() or not any(folder.iterdir())
@@ -290,6 +291,36 @@ def test_the_upload_form_needs_a_session_and_its_token(
     app, _, tokens = seeded
     anonymous = TestClient(create_web(app))
     assert anonymous.get("/jobs/new").status_code == 401
+    stranger = anonymous.post("/jobs/new", data={"csrf": "x", "list": "Q"},
+                              files={"file": ("a.csv", b"email\na@example.com\n", "text/csv")})
+    assert stranger.status_code in (401, 403)
     client, _ = client_for(app, tokens["carol"])
     forged = _upload_form(client, "forged", b"email\na@example.com\n")
     assert forged.status_code == 403 and len(app.store.jobs()) == 1
+    assert not (app.settings.home / "uploads" / "web").exists()    # nothing was kept
+
+
+def test_a_body_over_the_cap_is_refused_before_it_is_read(
+        seeded: tuple[App, int, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from mops.web import _limits
+
+    monkeypatch.setitem(_limits.LARGE, "/jobs/new", 10_000)
+    app, _, tokens = seeded
+    client, csrf = client_for(app, tokens["carol"])
+    big = _upload_form(client, csrf, b"email\n" + b"a@example.com\n" * 2_000)
+    assert big.status_code == 413 and len(app.store.jobs()) == 1
+    assert client.post("/login", content=b"x" * (_limits.DEFAULT + 1),
+                       headers={"content-type": "application/x-www-form-urlencoded"},
+                       ).status_code == 413
+    assert not (app.settings.home / "uploads" / "web").exists()
+
+
+@pytest.mark.parametrize(("name", "kept"), [
+    ("../../etc/leads.csv", "leads.csv"), ("..\\..\\evil.csv", "evil.csv"),
+    ("/etc/passwd.csv", "passwd.csv"), ("März (1).csv", "März 1.csv"), (".csv", "upload.csv"),
+    ("x" * 300 + ".csv", "x" * 116 + ".csv"), ("a\x00b.csv", "ab.csv"),
+])
+def test_an_uploaded_name_becomes_a_plain_one(name: str, kept: str) -> None:
+    from mops.web._uploads import plain
+
+    assert plain(name) == kept

@@ -104,7 +104,8 @@ def mount(web: FastAPI, app: App, *, process_before_response: bool = False) -> N
     @web.post(PATH, include_in_schema=False)
     async def slack_events(request: Request) -> Response:
         body = await request.body()
-        if not guard.admit(body, request.headers):
+        # The replay check writes to the store: off the event loop, like the listeners.
+        if not await run_in_threadpool(guard.admit, body, request.headers):
             return JSONResponse({"error": "invalid request"}, status_code=401)
         # Listeners are synchronous (the store, the CRM): they run off the event loop.
         answer = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))

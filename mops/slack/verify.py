@@ -63,9 +63,12 @@ class SeenInStore:
         self.store = store
 
     def first(self, signature: str, stamp: int, oldest: float) -> bool:
-        """As `Seen.first`: the insert of the signature wins once, in one transaction."""
+        """As `Seen.first`: the insert of the signature wins once, in one transaction.
+        Signatures are kept a window longer than needed, so a process whose clock runs
+        ahead never forgets one another process, behind it, would still admit."""
+        keep_from = int(oldest) - WINDOW
         with self.store.begin() as conn:
-            conn.execute(delete(t.slack_requests).where(t.slack_requests.c.stamp < oldest))
+            conn.execute(delete(t.slack_requests).where(t.slack_requests.c.stamp < keep_from))
             taken = conn.execute(self._TAKE, {"signature": signature, "stamp": stamp})
             return taken.rowcount == 1
 

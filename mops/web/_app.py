@@ -18,6 +18,7 @@ from mops.slack import mount as mount_slack
 from mops.web._api import api
 from mops.web._door import Door, templates
 from mops.web._errors import install_handlers
+from mops.web._limits import BodyLimit
 from mops.web._pages import pages
 from mops.web._runner import BackgroundRunner
 from tasks.jobs import Jobs
@@ -72,6 +73,7 @@ def create_web(app: App, *, background: bool = True) -> FastAPI:
         SessionMiddleware, session_cookie="mops_session", max_age=SESSION_HOURS * 3600,
         secret_key=secret.get_secret_value() if secret else secrets.token_urlsafe(32),
         same_site="lax", https_only=app.settings.web.public_url.startswith("https://"))
+    web.add_middleware(BodyLimit)      # outermost: before anything reads a body
     return web
 
 

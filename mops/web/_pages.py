@@ -5,8 +5,10 @@ its CSRF token."""
 # No `from __future__ import annotations`: FastAPI reads these routes' annotations at
 # run time, and some are aliases local to the function that builds the router.
 
+import logging
 import shutil
 from itertools import islice
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -15,6 +17,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
+from approvals.errors import ApprovalsError
 from approvals.states import STATES
 from approvals.users import User, allowed, require
 from mops.web._api import export_log
@@ -24,8 +27,9 @@ from mops.web._log import BadFilter, LogFilter, events
 from mops.web._uploads import BadUpload, mapping, save
 from tasks.lifecycle import PlanningFailed
 from tools.changes import Change
-from tools.errors import ToolError
+from tools.errors import InputError, ToolError
 
+log = logging.getLogger(__name__)
 DIFF_PAGE = 50            # changes per page of the diff table
 REJECTS = 100             # rejects listed on the job page
 LOG_PAGE = 200            # log entries per page
@@ -93,12 +97,14 @@ def pages(door: Door) -> APIRouter:
             columns = mapping(map_text)
             saved = save(file.file, file.filename or "", door.app.settings.home)
             made = door.request_upload(user, saved, list_name.strip(), columns)
-        except (BadUpload, ToolError, PlanningFailed, pydantic.ValidationError) as exc:
-            error = str(exc)
+        except BaseException as exc:
             if saved is not None:       # nothing of a refused upload is kept
                 shutil.rmtree(saved.parent, ignore_errors=True)
-                error = error.replace(str(saved), saved.name)   # not the server's folders
-            return door.render(request, "new.html", 422, user=user, error=error,
+            if not isinstance(exc, (BadUpload, ToolError, PlanningFailed,
+                                    pydantic.ValidationError)):
+                raise
+            return door.render(request, "new.html", 422, user=user,
+                               error=upload_error(exc, saved, door.app.settings.home),
                                list_name=list_name, map_text=map_text)
         return RedirectResponse(f"/jobs/{made.job}", 303)
 
@@ -141,6 +147,20 @@ def pages(door: Door) -> APIRouter:
         return export_log(events(door.app, f), format)
 
     return router
+
+
+def upload_error(exc: BaseException, saved: Path | None, home: Path) -> str:
+    """What to tell the person whose upload was refused: the reason when it is about their
+    input, else a generic line (the details, which may name the server's files, are in the
+    server's log); never the server's folders."""
+    cause = exc.__cause__ if isinstance(exc, PlanningFailed) else exc
+    if not isinstance(cause, (BadUpload, InputError, ApprovalsError, pydantic.ValidationError)):
+        log.warning("a web upload could not be planned: %s", exc)
+        return "the upload could not be planned; the server's log says why"
+    error = str(exc)
+    if saved is not None:
+        error = error.replace(str(saved), saved.name)
+    return error.replace(str(home), "MOPS_HOME")
 
 
 def diff_rows(changes: list[tuple[int, int, Change]]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import unicodedata
 import uuid
 from pathlib import Path
 from typing import BinaryIO
@@ -19,7 +20,8 @@ from typing import BinaryIO
 from mops.slack.files import MAX_BYTES, uploads
 
 CHUNK = 1024 * 1024
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+_UNSAFE = re.compile(r"[^\w. -]+")
+LONGEST = 120          # characters of a kept name
 
 
 class BadUpload(ValueError):
@@ -27,22 +29,25 @@ class BadUpload(ValueError):
 
 
 def plain(name: str) -> str:
-    """The browser's file name as a plain, harmless one ("../x/leads (1).csv" → "leads 1.csv")."""
-    base = _UNSAFE.sub("", Path(name.replace("\\", "/")).name).strip(" .")
-    if not base.lower().endswith(".csv") or base.lower() == ".csv":
-        raise BadUpload(f"{name or 'the file'}: only .csv files can be uploaded")
-    return base
+    """The browser's file name as a plain, harmless one ("../x/leads (1).csv" → "leads 1.csv"):
+    no folder, letters (any script), digits, spaces, dots and dashes, at most `LONGEST`."""
+    shown = name[:LONGEST] or "the file"
+    if not name.lower().endswith(".csv"):
+        raise BadUpload(f"{shown}: only .csv files can be uploaded")
+    stem = _UNSAFE.sub("", Path(unicodedata.normalize("NFC", name).replace("\\", "/")).name)
+    stem = stem[:-4].strip(" .")[:LONGEST - 4]
+    return f"{stem or 'upload'}.csv"
 
 
 def save(source: BinaryIO, name: str, home: Path) -> Path:
     """Keep an uploaded file; its path. `BadUpload` for a wrong name or a file too large."""
     folder = uploads(home) / "web" / uuid.uuid4().hex
     target = folder / plain(name)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, mode=0o700)     # leads are personal data: owner only
     part = folder / f".{target.name}.part"
     try:
         size = 0
-        with part.open("wb") as out:
+        with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
             while chunk := source.read(CHUNK):
                 size += len(chunk)
                 if size > MAX_BYTES:
