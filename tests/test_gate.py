@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import update
 
-from agents.requests import JobRequest, RollbackParams
+from agents.requests import JobRequest, ListUploadParams, RollbackParams
 from approvals import schema as t
 from approvals.errors import ApprovalRefused, ExecutionRefused, NothingToRollBack
 from approvals.policy import Policy, Rule
 from mops.app import App
-from tasks.lifecycle import start_job
+from tasks.inprocess import InProcessRunner
+from tasks.jobs import Jobs
+from tasks.lifecycle import PlanningFailed, start_job
 from tests.helpers import crm_of, make_app, snapshot, upload, write_csv
 
 LEADS = "email,firstname\na@example.com,Ann\nb@example.com,Ben\n"
@@ -133,3 +136,36 @@ def test_a_rollback_must_target_what_the_job_wrote_to(app: App, tmp_path: Path) 
                          target="prod")
     with pytest.raises(NothingToRollBack, match="cannot target 'prod'"):
         app.jobs.request(request)
+
+
+class _FailsAfterRunning:
+    """A runner that plans (and, auto-approved, runs) a job, then fails: a worker that
+    wrote and then lost its way, as seen by the door that asked."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def plan(self, job: int) -> Any:
+        self.inner.plan(job)
+        raise RuntimeError("lost after running")
+
+
+def test_a_job_that_ran_before_an_error_is_kept_for_rollback(tmp_path: Path) -> None:
+    policy = Policy(rules=[Rule(name="small", action="auto_approve", max_changes=5,
+                                ops=["create", "add_member"])])
+    app = make_app(tmp_path, policy=policy)
+    try:
+        failing = Jobs(app.runtime, _FailsAfterRunning(InProcessRunner(app.runtime)))
+        params = ListUploadParams(file=str(write_csv(tmp_path / "l.csv", LEADS)), list="Q")
+        with pytest.raises(RuntimeError, match="lost after running"):
+            failing.request(JobRequest(params=params, requested_by="alice"))
+        [job] = app.store.jobs()
+        assert job.state == "succeeded" and job.digest is not None   # kept, with its ledger
+        assert app.jobs.rollback(job.job, "alice").kind == "rollback"
+        bad = ListUploadParams(file=str(write_csv(tmp_path / "bad.csv", "name\nAda\n")),
+                               list="Q")
+        with pytest.raises(PlanningFailed):      # bad input: planned nothing, so forgotten
+            failing.request(JobRequest(params=bad, requested_by="alice"))
+        assert sorted(j.kind for j in app.store.jobs()) == ["list_upload", "rollback"]
+    finally:
+        app.close()
