@@ -19,6 +19,7 @@ from mops.web._api import api
 from mops.web._door import Door, templates
 from mops.web._errors import install_handlers
 from mops.web._limits import BodyLimit
+from mops.web._new_job import new_job_pages
 from mops.web._pages import pages
 from mops.web._runner import BackgroundRunner
 from tasks.jobs import Jobs
@@ -64,6 +65,7 @@ def create_web(app: App, *, background: bool = True) -> FastAPI:
         return response
 
     web.include_router(api(door))
+    web.include_router(new_job_pages(door))    # before pages: /jobs/new is not a job
     web.include_router(pages(door))
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     mount_slack(web, app)      # POST /slack/events, when MOPS_SLACK__* is configured

@@ -1,35 +1,26 @@
-"""The pages people use: the jobs, a new list upload, one job (plan, paged diff, rejects,
-decisions, actions), the action log and its exports, and the login form. Every form posts
-its CSRF token."""
+"""The pages people use: the jobs, one job (plan, paged diff, rejects, decisions, actions),
+the action log and its exports, and the login form (a new list upload: `_new_job`). Every
+form posts its CSRF token."""
 
 # No `from __future__ import annotations`: FastAPI reads these routes' annotations at
 # run time, and some are aliases local to the function that builds the router.
 
-import logging
-import shutil
 from itertools import islice
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pydantic
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from approvals.errors import ApprovalsError
 from approvals.states import STATES
 from approvals.users import User, allowed, require
 from mops.web._api import export_log
 from mops.web._auth import Auth, check_csrf
 from mops.web._door import Door
 from mops.web._log import BadFilter, LogFilter, events
-from mops.web._uploads import BadUpload, mapping, save
-from tasks.lifecycle import PlanningFailed
 from tools.changes import Change
-from tools.errors import InputError, ToolError
 
-log = logging.getLogger(__name__)
 DIFF_PAGE = 50            # changes per page of the diff table
 REJECTS = 100             # rejects listed on the job page
 LOG_PAGE = 200            # log entries per page
@@ -75,39 +66,6 @@ def pages(door: Door) -> APIRouter:
         return door.render(request, "jobs.html", user=user, jobs=views, states=STATES,
                            state=state)
 
-    def requester(user: Person) -> User:
-        require(user, "request")
-        return user
-
-    Requester = Annotated[User, Depends(requester)]
-
-    @router.get("/jobs/new")
-    def new_form(request: Request, user: Requester) -> Response:
-        return door.render(request, "new.html", user=user, error=None, list_name="",
-                           map_text="")
-
-    @router.post("/jobs/new", dependencies=CSRF)
-    def new(request: Request, user: Requester, file: Annotated[UploadFile, File()],
-            list_name: Annotated[str, Form(alias="list", max_length=200)] = "",
-            map_text: Annotated[str, Form(alias="map", max_length=2000)] = "") -> Response:
-        saved = None
-        try:
-            if not list_name.strip():
-                raise BadUpload("name the static list the rows go to")
-            columns = mapping(map_text)
-            saved = save(file.file, file.filename or "", door.app.settings.home)
-            made = door.request_upload(user, saved, list_name.strip(), columns)
-        except BaseException as exc:
-            if saved is not None:       # nothing of a refused upload is kept
-                shutil.rmtree(saved.parent, ignore_errors=True)
-            if not isinstance(exc, (BadUpload, ToolError, PlanningFailed,
-                                    pydantic.ValidationError)):
-                raise
-            return door.render(request, "new.html", 422, user=user,
-                               error=upload_error(exc, saved, door.app.settings.home),
-                               list_name=list_name, map_text=map_text)
-        return RedirectResponse(f"/jobs/{made.job}", 303)
-
     @router.get("/jobs/{job}")
     def job(request: Request, user: Viewer, job: int, offset: Offset = 0) -> Response:
         view = door.view(job, REJECTS)
@@ -147,20 +105,6 @@ def pages(door: Door) -> APIRouter:
         return export_log(events(door.app, f), format)
 
     return router
-
-
-def upload_error(exc: BaseException, saved: Path | None, home: Path) -> str:
-    """What to tell the person whose upload was refused: the reason when it is about their
-    input, else a generic line (the details, which may name the server's files, are in the
-    server's log); never the server's folders."""
-    cause = exc.__cause__ if isinstance(exc, PlanningFailed) else exc
-    if not isinstance(cause, (BadUpload, InputError, ApprovalsError, pydantic.ValidationError)):
-        log.warning("a web upload could not be planned: %s", exc)
-        return "the upload could not be planned; the server's log says why"
-    error = str(exc)
-    if saved is not None:
-        error = error.replace(str(saved), saved.name)
-    return error.replace(str(home), "MOPS_HOME")
 
 
 def diff_rows(changes: list[tuple[int, int, Change]]) -> list[dict[str, Any]]:

@@ -86,10 +86,7 @@ def create(state: HubSpotState, body: Mapping[str, Any]) -> Answer:
         results = []
         for email, item in zip(emails, inputs, strict=True):
             contact, _ = _upsert_one(state, email, item["properties"])
-            result = as_object(state, contact, list(item["properties"]))
-            if "objectWriteTraceId" in item:
-                result["objectWriteTraceId"] = item["objectWriteTraceId"]
-            results.append(result)
+            results.append(_traced(as_object(state, contact, list(item["properties"])), item))
     _, answer = batch(results, [], started)
     return 201, answer
 
@@ -110,9 +107,7 @@ def upsert(state: HubSpotState, body: Mapping[str, Any]) -> Answer:
                 continue
             contact, new = _upsert_one(state, item["id"], item["properties"])
             result = {**as_object(state, contact, [*item["properties"], "email"]), "new": new}
-            if "objectWriteTraceId" in item:
-                result["objectWriteTraceId"] = item["objectWriteTraceId"]
-            results.append(result)
+            results.append(_traced(result, item))
     return batch(results, errors, started)
 
 
@@ -135,10 +130,7 @@ def update(state: HubSpotState, body: Mapping[str, Any]) -> Answer:
                 errors.append(problem)
             else:
                 _write(state, found, item["properties"])
-                result = as_object(state, found, list(item["properties"]))
-                if "objectWriteTraceId" in item:
-                    result["objectWriteTraceId"] = item["objectWriteTraceId"]
-                results.append(result)
+                results.append(_traced(as_object(state, found, list(item["properties"])), item))
     if missing:
         errors.append(item_error("Could not get some CONTACT objects, they may be deleted or "
                                  "not exist.", "OBJECT_NOT_FOUND", {"ids": missing}))
@@ -176,6 +168,13 @@ def page(state: HubSpotState, params: Mapping[str, str]) -> Answer:
     if len(ids) > limit:
         body["paging"] = {"next": {"after": str(chosen[-1])}}
     return 200, body
+
+
+def _traced(result: dict[str, Any], item: Mapping[str, Any]) -> dict[str, Any]:
+    """`result` with the input's `objectWriteTraceId` echoed back, as HubSpot does."""
+    if "objectWriteTraceId" in item:
+        result["objectWriteTraceId"] = item["objectWriteTraceId"]
+    return result
 
 
 def _id_property(name: object) -> str | None:
