@@ -1,12 +1,17 @@
 """List upload: a CSV of leads into the CRM, every accepted row added to a static list.
 
-Rows are read, normalised and validated in chunks (`tools.leads`); duplicates inside the
-file become one change; a row matching an existing contact updates only the fields that
-differ (an empty cell never blanks a value); new e-mails are created; every accepted row
-joins the list, which is created first if it is missing.
+Rows are read, normalised and validated in chunks (`tools.leads`), then planned in e-mail
+order (`tools.key_sort`); duplicates inside the file become one change; a row matching an
+existing contact updates only the fields that differ (an empty cell never blanks a value);
+new e-mails are created; every accepted row joins the list, which is created first if it is
+missing.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
 
 from agents.kinds import PlanContext, Services
 from agents.plans import Reject
@@ -14,6 +19,7 @@ from agents.requests import ListUploadParams
 from agents.suggest import FuzzySuggester, Suggester
 from tools.changes import MEMBER_IN, MEMBER_OUT, Change
 from tools.fields import CONTACT_FIELD_NAMES
+from tools.key_sort import KeySort
 from tools.leads import Lead, read_leads
 
 STAGE_LIST, STAGE_CONTACTS, STAGE_MEMBERS = 0, 1, 2
@@ -42,12 +48,20 @@ class ListUploadKind:
                 ctx.plan.add(STAGE_LIST, Change(
                     op="create", object="list", key=params.list, after={"name": params.list},
                     reason=f"the list {params.list!r} does not exist yet"))
-            first_row: dict[str, int] = {}
-            for chunk in reader.chunks(self.chunk_size):
-                ctx.plan.reject([Reject(row=r.row, reason=r.reason, field=r.field,
-                                        value=r.value) for r in chunk.rejects])
-                leads = _unique(chunk.leads, first_row, ctx)
-                self._plan_chunk(leads, params.list, list_exists, ctx)
+            # The whole file is read (and its rejects recorded) before anything is planned;
+            # leads are then planned in e-mail order, so each batch's writes land together
+            # in a SQL target's indexes, and duplicates of an e-mail come together.
+            by_email: KeySort[Lead] = KeySort(_encode, _decode)
+            try:
+                for chunk in reader.chunks(self.chunk_size):
+                    ctx.plan.reject([Reject(row=r.row, reason=r.reason, field=r.field,
+                                            value=r.value) for r in chunk.rejects])
+                    for lead in chunk.leads:
+                        by_email.add(lead.email, lead)
+                for leads in _unique(by_email.pages(self.chunk_size), ctx):
+                    self._plan_chunk(leads, params.list, list_exists, ctx)
+            finally:
+                by_email.close()
     def _plan_chunk(self, leads: list[Lead], list_name: str, list_exists: bool,
                     ctx: PlanContext) -> None:
         emails = [lead.email for lead in leads]
@@ -86,16 +100,28 @@ def _suggestions(suggester: Suggester, unknown: list[str]) -> list[str]:
             f"(--map {header!r}={s.value})" for header, s in found.items()]
 
 
-def _unique(leads: list[Lead], first_row: dict[str, int], ctx: PlanContext) -> list[Lead]:
-    """Keep the first row of each e-mail; report later rows as duplicates of it."""
-    unique, duplicates = [], []
-    for lead in leads:
-        first = first_row.setdefault(lead.email, lead.row)
-        if first == lead.row:
-            unique.append(lead)
-        else:
-            duplicates.append(Reject(
-                row=lead.row, field="email", value=lead.email, kind="duplicate",
-                reason=f"duplicate of row {first} (same email); the first row is used"))
-    ctx.plan.reject(duplicates)
-    return unique
+def _unique(pages: Iterator[list[Lead]], ctx: PlanContext) -> Iterator[list[Lead]]:
+    """Keep the first row of each e-mail; report later rows as duplicates of it. Leads come
+    in e-mail order, rows of one e-mail in row order."""
+    email, first = "", 0
+    for leads in pages:
+        unique, duplicates = [], []
+        for lead in leads:
+            if lead.email != email:
+                email, first = lead.email, lead.row
+                unique.append(lead)
+            else:
+                duplicates.append(Reject(
+                    row=lead.row, field="email", value=lead.email, kind="duplicate",
+                    reason=f"duplicate of row {first} (same email); the first row is used"))
+        ctx.plan.reject(duplicates)
+        yield unique
+
+
+def _encode(lead: Lead) -> bytes:
+    return orjson.dumps((lead.row, lead.email, lead.fields))
+
+
+def _decode(blob: bytes) -> Lead:
+    row, email, fields = orjson.loads(blob)
+    return Lead(row, email, fields)

@@ -10,7 +10,8 @@ work itself costs on this machine:
    creates, updates (only the fields that differ; an empty cell never blanks a value),
    unchanged rows and list memberships;
 2. apply: save the before-images and the values written to a rollback log (its own SQLite
-   file, committed first), then write in one transaction with `executemany`;
+   file, committed first), then write in one transaction with `executemany`, in key order
+   (as mops orders its batches: random keys dirty pages all over the indexes);
 3. rollback plan: read the log back and check that every record still holds what was
    written (a value changed since is a conflict and is left alone);
 4. rollback apply: delete the created contacts, restore the updated fields, remove the
@@ -88,12 +89,12 @@ def plan(csv: Path, db: sqlite3.Connection, list_name: str) -> Plan:
     changed = {f: pl.col(f).is_not_null() & pl.col(f).ne_missing(pl.col(f"{f}_before"))
                for f in fields}
     exists = pl.col("_exists").is_not_null()
-    creates = joined.filter(~exists).select("email", *fields)
+    creates = joined.filter(~exists).select("email", *fields).sort("email")
     updates = joined.filter(exists & pl.any_horizontal(*changed.values())).select(
         "email", *[pl.when(changed[f]).then(pl.col(f)).alias(f) for f in fields],
-        *[f"{f}_before" for f in fields])
+        *[f"{f}_before" for f in fields]).sort("email")
     list_id = _list_id(db, list_name)
-    members = unique["email"]
+    members = unique["email"].sort()
     already = 0
     if list_id is not None:
         current = {r[0] for r in db.execute(
