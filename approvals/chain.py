@@ -1,8 +1,10 @@
 """The ledger's hash chain: tamper-evident, and cheap for concurrent workers.
 
-Each batch is chained on its own when it is sealed (entry hash = sha256(prev hash +
-canonical JSON of the entry)), so workers on different batches never wait for each other.
-When a job ends, its batch heads are chained in execution order into the job's head, and
+Each batch is chained on its own, so workers on different batches never wait for each
+other: its entries when they are written ahead (entry hash = sha256(prev hash + canonical
+JSON of the entry)), and when it is sealed its outcome (which entries failed, and when) after
+the last entry, into the batch's head. Entries are written once and never updated. When a
+job ends, its batch heads are chained in execution order into the job's head, and
 the job's seal is chained after the previous job's seal. `verify` recomputes all of it: an
 edited, inserted or deleted entry, batch or job breaks the chain.
 """
@@ -18,12 +20,11 @@ from sqlalchemy import Connection, insert, select, text, update
 
 from approvals import ledger
 from approvals import schema as t
-from approvals.store import Store, executemany
+from approvals.store import Store, dumps, executemany, loads
 from tools.changes import canonical_json
 
 GENESIS = "0" * 64
-_SEAL = ("UPDATE ledger SET status = ?, error = ?, recorded_at = ?, prev_hash = ?, hash = ? "
-         "WHERE job = ? AND batch = ? AND seq = ?")
+_CHAIN = "UPDATE ledger SET prev_hash = ?, hash = ? WHERE job = ? AND batch = ? AND seq = ?"
 
 
 def link(prev: str, payload: object) -> str:
@@ -35,14 +36,25 @@ class LeaseLost(Exception):
     """The batch was sealed by another run, or its lease passed to another worker."""
 
 
+def links(rows: list[dict[str, Any]], prev: str = GENESIS) -> list[tuple[str, str]]:
+    """(prev_hash, hash) of each of `rows` (`ledger.payload`s in seq order), chained after
+    `prev`: what the write-ahead step stores with them."""
+    out = []
+    for row in rows:
+        digest = link(prev, row)
+        out.append((prev, digest))
+        prev = digest
+    return out
+
+
 def seal_batch(conn: Connection, job: int, batch: int,
                outcomes: dict[int, tuple[ledger.Status, str | None]],
-               rows: list[dict[str, Any]] | None = None, token: str | None = None) -> str:
-    """Settle a finished batch's entries with their outcomes and chain them, in one pass.
+               chained: tuple[int, str] | None = None, token: str | None = None) -> str:
+    """Seal a finished batch: record its outcome on the batch and chain it into the head.
 
-    Each entry is updated once: its final status, error, time, and its place in the chain.
-    `rows` are the batch's entries as just written (`ledger.entry_row`), in seq order; None
-    reads them back.
+    `outcomes` are the final status and error of every entry of the batch, by seq. Entries
+    are not touched: they were chained when written. `chained` is (entries, last hash) as
+    the write-ahead step left them; None reads them back.
     With `token`, only the holder of the batch's current lease may seal it (`LeaseLost`).
     """
     fence = [t.batches.c.state != "sealed"]
@@ -52,23 +64,30 @@ def seal_batch(conn: Connection, job: int, batch: int,
         t.batches.c.job == job, t.batches.c.batch == batch, *fence).values(state="sealing"))
     if taken.rowcount != 1:        # checked first: nothing below runs for a stale worker
         raise LeaseLost(f"job {job} batch {batch} was sealed or taken over by another run")
-    prev, applied, failed, at = GENESIS, 0, 0, ledger.stamp()
-    updates: list[tuple[Any, ...]] = []
-    for row in ledger.rows(conn, job, batch) if rows is None else rows:
-        if row["status"] == "intended" and row["seq"] in outcomes:
-            row["status"], row["error"] = outcomes[row["seq"]]
-            row["recorded_at"] = at
-        digest = link(prev, row)
-        updates.append((row["status"], row["error"], row["recorded_at"], prev, digest,
-                        job, batch, row["seq"]))
-        prev = digest
-        applied += row["status"] == "applied"
-        failed += row["status"] == "failed"
-    executemany(conn, _SEAL, updates)
+    entries, last = _chain_back(conn, job, batch) if chained is None else chained
+    failures = {seq: error for seq, (status, error) in outcomes.items() if status == "failed"}
+    if len(outcomes) != entries or any(s == "intended" for s, _ in outcomes.values()):
+        raise ValueError(f"job {job} batch {batch}: {len(outcomes)} outcomes for "
+                         f"{entries} entries")
+    sealed = ledger.outcome(ledger.stamp(), failures)
+    head = link(last, sealed)
     conn.execute(update(t.batches).where(t.batches.c.job == job, t.batches.c.batch == batch)
-                 .values(state="sealed", head=prev, applied=applied, failed=failed,
-                         lease_until=None))
-    return prev
+                 .values(state="sealed", head=head, applied=entries - len(failures),
+                         failed=len(failures), outcome=dumps(sealed), lease_until=None))
+    return head
+
+
+def _chain_back(conn: Connection, job: int, batch: int) -> tuple[int, str]:
+    """(entries, last hash) of a batch's entries as stored. Entries written by a version
+    before migration 0008 were chained only when sealed: they are chained now."""
+    rows = ledger.chained_rows(conn, job, batch)
+    if all(hash is not None for _, _, hash in rows):
+        return len(rows), rows[-1][2] if rows else GENESIS   # type: ignore[return-value]
+    payloads = [row for row, _, _ in rows]
+    chained = links(payloads)
+    executemany(conn, _CHAIN, [(prev, hash, job, batch, row["seq"])
+                               for row, (prev, hash) in zip(payloads, chained, strict=True)])
+    return len(rows), chained[-1][1]
 
 
 def job_head(conn: Connection, job: int) -> str:
@@ -134,7 +153,7 @@ def checked_batches(store: Store, job: int | None, result: Verification,
         # says. (The batches of a job stopped half-way hold only `intended` entries.)
         sealed_jobs = select(t.seals.c.job)
         query = select(t.batches.c.job, t.batches.c.batch, t.batches.c.state,
-                       t.batches.c.head, t.batches.c.size).where(
+                       t.batches.c.head, t.batches.c.size, t.batches.c.outcome).where(
             (t.batches.c.state == "sealed") | t.batches.c.job.in_(sealed_jobs)).order_by(
             t.batches.c.job, t.batches.c.batch)
         if job is not None:
@@ -149,8 +168,9 @@ def checked_batches(store: Store, job: int | None, result: Verification,
         if b.state != "sealed":
             result.problems.append(f"job {b.job} batch {b.batch}: the job is sealed but "
                                    f"the batch says {b.state}")
-        _verify_batch(rows, b.job, b.batch, b.head, b.size, result)
-        yield [row for row, _, _ in rows]
+        _verify_batch(rows, b, result)
+        failures = ledger.failures_of(b.outcome)
+        yield [ledger.settle(row, failures) for row, _, _ in rows]
     result.problems += later.problems
     result.jobs, result.head = later.jobs, later.head
 
@@ -166,8 +186,10 @@ def _verify_orphans(conn: Connection, job: int | None, result: Verification) -> 
         result.problems.append(f"job {row.job} batch {row.batch}: ledger entries of no batch")
 
 
-def _verify_batch(rows: list[tuple[dict[str, Any], str | None, str | None]], job: int,
-                  batch: int, head: str, size: int, result: Verification) -> None:
+def _verify_batch(rows: list[tuple[dict[str, Any], str | None, str | None]], b: Any,
+                  result: Verification) -> None:
+    """Check a batch's entries against their chain, and its head (`b`: the batch's row)."""
+    job, batch = b.job, b.batch
     prev, count = GENESIS, 0
     for row, prev_hash, hash in rows:
         count += 1
@@ -180,10 +202,13 @@ def _verify_batch(rows: list[tuple[dict[str, Any], str | None, str | None]], job
         prev = digest
     result.entries += count
     result.batches += 1
-    if prev != head or count != size:
+    # Since migration 0008 the head chains the batch's outcome after its last entry.
+    head = prev if b.outcome is None else link(prev, loads(b.outcome))
+    if head != b.head or count != b.size:
         result.problems.append(
-            f"job {job} batch {batch}: {count} of {size} entries, chain head "
-            f"{'matches' if prev == head else 'differs'} (entries deleted or added)")
+            f"job {job} batch {batch}: {count} of {b.size} entries, chain head "
+            f"{'matches' if head == b.head else 'differs'} (entries deleted or added, or "
+            "its outcome edited)")
 
 
 def _verify_seals(conn: Connection, job: int | None, result: Verification) -> None:

@@ -63,21 +63,24 @@ def execute_batch(store: Store, gate: Gate, crm: Target, job: Job, batch: int,
 def _run(store: Store, crm: Target, job: int, batch: int, changes: list[Change],
          token: str, done: dict[int, Status]) -> BatchResult:
     todo = [(seq, c) for seq, c in enumerate(changes) if done.get(seq, "intended") == "intended"]
-    rows, outcomes, to_write = _write_ahead(store, crm, job, batch, todo, done, token)
+    chained, outcomes, to_write = _write_ahead(store, crm, job, batch, todo, done, token)
     outcomes += _write(crm, to_write)
     with store.begin() as conn:
         # On a first run every entry was written just now: seal from memory, not a re-read.
         chain.seal_batch(conn, job, batch, {s: (st, e) for s, st, e in outcomes},
-                         rows=None if done else rows, token=token)
+                         chained=None if done else chained, token=token)
         return _result(conn, job, batch) or BatchResult(batch, 0, 0)
 
 
 def _write_ahead(store: Store, crm: Target, job: int, batch: int,
                  todo: list[tuple[int, Change]], done: dict[int, Status], token: str,
-                 ) -> tuple[list[dict[str, Any]], list[tuple[int, Status, str | None]],
+                 ) -> tuple[tuple[int, str], list[tuple[int, Status, str | None]],
                             list[tuple[int, Change]]]:
-    """Record every before-image (new entries are `intended`) before any write is made, and
-    confirm in the same transaction that the lease is still ours."""
+    """Record every before-image (new entries are `intended`, chained as written) before any
+    write is made, and confirm in the same transaction that the lease is still ours.
+
+    Returns (entries written, last hash), the outcome of each entry already settled, and the
+    changes still to write."""
     current = observe(crm, [c for _, c in todo])
     rows: list[dict[str, Any]] = []
     outcomes: list[tuple[int, Status, str | None]] = []
@@ -94,11 +97,14 @@ def _write_ahead(store: Store, crm: Target, job: int, batch: int,
             outcomes.append((seq, "applied", None))
         else:
             outcomes.append((seq, "failed", "the record changed after the plan was made"))
+    if rows and done:   # a batch's entries are written in one transaction: all or none
+        raise AssertionError(f"job {job} batch {batch}: entries missing from a batch run before")
+    links = chain.links(rows)
     with store.begin() as conn:
-        ledger.write(conn, rows)
+        ledger.write(conn, rows, links)
         if not leases.held(conn, job, batch, token):  # overran the lease: another run has it
             raise chain.LeaseLost(f"job {job} batch {batch}: lease lost before writing")
-    return rows, outcomes, to_write
+    return (len(rows), links[-1][1] if links else chain.GENESIS), outcomes, to_write
 
 
 def _write(crm: Target,

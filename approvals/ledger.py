@@ -1,8 +1,11 @@
 """The rollback log: one entry per change, written before the change is attempted.
 
-An entry is `intended` (its before-image is safe, the write may or may not have happened),
-then `applied` or `failed`. When a batch finishes its entries are sealed into a hash chain
-(see `approvals/chain.py`); sealed entries are never updated again.
+Entries are written once and never updated: each is `intended` when written (its
+before-image is safe, the write may or may not have happened) and chained then (see
+`approvals/chain.py`). When the batch is sealed, which of its entries failed, and why, is
+recorded on the batch (`outcome`); every other entry was applied. Readers see each entry's
+settled status: `intended` until its batch is sealed, then `applied` or `failed`. (Batches
+sealed before migration 0008 updated their entries' status in place instead.)
 
 Entries are written and read on the driver's cursor (`approvals.store.cursor`), a batch or a
 page at a time, each in a short transaction of its own.
@@ -70,12 +73,39 @@ def entry_row(job: int, batch: int, seq: int, change: Change, before: FieldValue
             "recorded_at": at or stamp()}
 
 
-def write(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert new entries (the write-ahead step when their status is `intended`)."""
+def write(conn: Connection, rows: list[dict[str, Any]],
+          links: list[tuple[str, str]]) -> None:
+    """Insert new entries (the write-ahead step), each with its (prev_hash, hash)."""
     values = [(r["job"], r["batch"], r["seq"], r["op"], r["object"], r["key"], r["list_name"],
                dumps(r["before"]), dumps(r["after"]), r["status"], r["error"],
-               r["recorded_at"], None, None) for r in rows]
+               r["recorded_at"], prev, hash) for r, (prev, hash) in zip(rows, links,
+                                                                         strict=True)]
     insert_rows(conn, "ledger", COLUMNS, values, json=("before", "after"))
+
+
+Failures = dict[int, str | None]     # seq → error, of a sealed batch's failed entries
+
+
+def outcome(sealed_at: str, failures: Failures) -> dict[str, Any]:
+    """What a batch's seal records (and chains): when, and which entries failed and why."""
+    return {"sealed_at": sealed_at, "failed": [[seq, failures[seq]] for seq in sorted(failures)]}
+
+
+def failures_of(outcome_json: str | None) -> Failures | None:
+    """The failures a batch's stored `outcome` records; None if it has none (not sealed, or
+    sealed before migration 0008 with the outcome in its entries)."""
+    if outcome_json is None:
+        return None
+    return {seq: error for seq, error in loads(outcome_json)["failed"]}
+
+
+def settle(row: dict[str, Any], failures: Failures | None) -> dict[str, Any]:
+    """`row` (a `payload`) with its settled status: what its batch's outcome says of it."""
+    if failures is None or row["status"] != "intended":
+        return row
+    if row["seq"] in failures:
+        return {**row, "status": "failed", "error": failures[row["seq"]]}
+    return {**row, "status": "applied"}
 
 
 def statuses(store: Store, job: int, batch: int) -> dict[int, Status]:
@@ -88,7 +118,10 @@ def batch_statuses(conn: Connection, job: int, batch: int) -> dict[int, Status]:
     """`statuses`, on a connection of the caller's."""
     query = select(t.ledger.c.seq, t.ledger.c.status).where(
         t.ledger.c.job == job, t.ledger.c.batch == batch)
-    return {r.seq: r.status for r in conn.execute(query)}
+    failures = failures_of(conn.execute(select(t.batches.c.outcome).where(
+        t.batches.c.job == job, t.batches.c.batch == batch)).scalar())
+    return {r.seq: settle({"seq": r.seq, "status": r.status}, failures)["status"]
+            for r in conn.execute(query)}
 
 
 def rows(conn: Connection, job: int, batch: int) -> list[dict[str, Any]]:
@@ -119,14 +152,27 @@ def entries(store: Store, job: int | None = None, batch: int | None = None,
         query = f"{_SELECT} WHERE {page} ORDER BY job, batch, seq LIMIT {PAGE}"
         keyed = [*params, *after]
         if conn is not None:
-            found = fetch(conn, query, keyed)
+            found, failures = _page(conn, query, keyed)
         else:
             with store.engine.connect() as own:
-                found = fetch(own, query, keyed)
-        yield from (_entry(_payload(r), r[_PREV], r[_HASH]) for r in found)
+                found, failures = _page(own, query, keyed)
+        yield from (_entry(settle(_payload(r), failures[(r[0], r[1])]), r[_PREV], r[_HASH])
+                    for r in found)
         if len(found) < PAGE:
             return
         after = (found[-1][0], found[-1][1], found[-1][2])
+
+
+def _page(conn: Connection, query: str, params: list[Any],
+          ) -> tuple[list[Any], dict[tuple[int, int], Failures | None]]:
+    """A page of ledger rows, and the failures recorded on each of their batches."""
+    found = fetch(conn, query, params)
+    b = t.batches.c
+    failures = {}
+    for job, batch in dict.fromkeys((r[0], r[1]) for r in found):
+        stored = conn.execute(select(b.outcome).where(b.job == job, b.batch == batch)).scalar()
+        failures[(job, batch)] = failures_of(stored)
+    return found, failures
 
 
 def _payload(row: Any) -> dict[str, Any]:

@@ -61,7 +61,11 @@ batches = Table(
     Column("state", String(16), nullable=False, default="pending"),  # pending, queued, sealed
     Column("applied", Integer, nullable=False, default=0),
     Column("failed", Integer, nullable=False, default=0),
-    Column("head", String(64)),       # hash of the batch's last ledger entry, once sealed
+    Column("head", String(64)),       # the batch's chain head, once sealed
+    # Once sealed: JSON {"sealed_at": ..., "failed": [[seq, error], ...]}, chained into
+    # `head`; every other entry of the batch was applied. NULL for batches sealed before
+    # migration 0008, whose entries carry their own outcome.
+    Column("outcome", Text),
     Column("dispatched_at", DateTime(timezone=True)),  # when its task was last sent
     Column("lease_until", DateTime(timezone=True)),    # a worker is running it until then
     Column("lease_token", String(32)),                 # whose lease: only it may seal
@@ -116,7 +120,9 @@ ledger = Table(
     Column("list_name", String(200)),
     Column("before", JSON),
     Column("after", JSON),
-    Column("status", String(16), nullable=False),    # intended, applied, failed
+    # As written ahead: intended (the outcome is the batch's). Batches sealed before
+    # migration 0008 updated it to applied or failed.
+    Column("status", String(16), nullable=False),
     Column("error", Text),
     Column("recorded_at", String(40), nullable=False),
     Column("prev_hash", String(64)),

@@ -36,6 +36,14 @@ def app(tmp_path: Path, store_url: str | None) -> Iterator[App]:
 
 
 @pytest.fixture
+def small_batches(tmp_path: Path, store_url: str | None) -> Iterator[App]:
+    """`app` with batches of 10 changes (see `tests.helpers.SMALL_LEADS`)."""
+    built = make_app(tmp_path / "home", store_url, batch_size=10)
+    yield built
+    built.close()
+
+
+@pytest.fixture
 def mops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
     """Run `mops` in-process on a fresh home, in `tmp_path`: `mops(*args, code=0)` returns
     stdout (or stderr when `code` is not 0) and checks the exit code."""

@@ -11,6 +11,9 @@ from mops.app import App, build
 from mops.settings import Settings, Target
 from tools.crm import CRM
 
+# 25 new contacts: with `small_batches` (conftest), three batches of contacts.
+SMALL_LEADS = "email,firstname\n" + "".join(f"u{i}@example.com,U{i}\n" for i in range(25))
+
 
 def make_app(home: Path, store_url: str | None = None, crm_url: str | None = None,
              policy: Policy | None = None, batch_size: int = 1000) -> App:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,17 +13,9 @@ from approvals.errors import ExecutionRefused
 from approvals.execute import BatchBusy, execute_batch
 from mops.app import App
 from tasks.lifecycle import PlanningFailed, finish_job, run_batch, start_job
-from tests.helpers import crm_of, make_app, snapshot, upload, write_csv
+from tests.helpers import SMALL_LEADS as LEADS
+from tests.helpers import crm_of, snapshot, upload, write_csv
 from tools.crm import CRM
-
-LEADS = "email,firstname\n" + "".join(f"u{i}@example.com,U{i}\n" for i in range(25))
-
-
-@pytest.fixture
-def small_batches(tmp_path: Path, store_url: str | None) -> Iterator[App]:
-    app = make_app(tmp_path / "home", store_url, batch_size=10)
-    yield app
-    app.close()
 
 
 def _approved(app: App, tmp_path: Path) -> int:

@@ -3,7 +3,6 @@ the same digest bytes, the same rows read back, the same chain."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,17 +11,9 @@ from sqlalchemy import inspect
 from agents.plans import batch_digest
 from approvals import chain, ledger
 from mops.app import App
-from tests.helpers import make_app, upload, write_csv
+from tests.helpers import SMALL_LEADS as LEADS
+from tests.helpers import upload, write_csv
 from tools.changes import Change, canonical_json
-
-LEADS = "email,firstname\n" + "".join(f"u{i}@example.com,U{i}\n" for i in range(25))
-
-
-@pytest.fixture
-def small_batches(tmp_path: Path, store_url: str | None) -> Iterator[App]:
-    app = make_app(tmp_path / "home", store_url, batch_size=10)
-    yield app
-    app.close()
 
 
 def _finished(app: App, tmp_path: Path) -> int:
