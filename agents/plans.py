@@ -1,10 +1,10 @@
 """Plans: what a job will write, in ordered batches, bound by a digest.
 
-A plan is stored as rows (one per change), never as one document, so a million-change plan
+A plan is stored a batch at a time, never as one document, so a million-change plan
 streams: the planner hands each full batch to a `PlanSink` as soon as it is full, and the
 digest is built incrementally: each batch has a sha256 over its changes' canonical JSON in
-order, and the plan digest is a sha256 over the job, the batch digests in execution order
-and the rejects.
+order (`encode_batch`: the very bytes the store keeps), and the plan digest is a sha256 over
+the job, the batch digests in execution order and the rejects.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from tools.changes import Change, canonical_json
 
 DIGEST_VERSION = b"mops-plan/1\n"
+# Validating a batch as one list costs less than a constructor call per change.
+_CHANGES = TypeAdapter(list[Change])
 
 
 class Reject(BaseModel):
@@ -65,20 +67,31 @@ class Plan(BaseModel):
 
 
 class PlanSink(Protocol):
-    """Where a planner's batches and rejects go as they are made (the job store)."""
+    """Where a planner's batches and rejects go as they are made (the job store).
 
-    def write_batch(self, job: int, header: BatchHeader, changes: list[Change]) -> None: ...
+    A batch comes as its changes and as `encoded` (`encode_batch`), the bytes its digest
+    hashes."""
+
+    def write_batch(self, job: int, header: BatchHeader, changes: list[Change],
+                    encoded: bytes) -> None: ...
 
     def write_rejects(self, job: int, rejects: list[Reject]) -> None: ...
 
 
+def encode_batch(changes: list[Change]) -> bytes:
+    """A batch as the plan stores it and its digest hashes: each change's canonical JSON,
+    one per line, in order (JSON strings escape line breaks, so a line is one change)."""
+    return b"".join([change.canonical() + b"\n" for change in changes])
+
+
+def decode_batch(encoded: bytes) -> list[Change]:
+    """The changes of an encoded batch (validated, as one JSON array)."""
+    return _CHANGES.validate_json(b"[" + encoded.rstrip(b"\n").replace(b"\n", b",") + b"]")
+
+
 def batch_digest(changes: list[Change]) -> str:
     """sha256 over the canonical JSON of each change, one per line, in order."""
-    h = hashlib.sha256()
-    for change in changes:
-        h.update(change.canonical())
-        h.update(b"\n")
-    return h.hexdigest()
+    return hashlib.sha256(encode_batch(changes)).hexdigest()
 
 
 def plan_digest(job: int, kind: str, batches: list[BatchHeader], rejects_digest: str,
@@ -160,9 +173,10 @@ class PlanBuilder:
         changes = self._pending.pop(stage, [])
         if not changes:
             return
+        encoded = encode_batch(changes)
         header = BatchHeader(
             batch=len(self._batches) + 1, stage=stage, size=len(changes),
-            digest=batch_digest(changes),
+            digest=hashlib.sha256(encoded).hexdigest(),
         )
         self._batches.append(header)
-        self.sink.write_batch(self.job, header, changes)
+        self.sink.write_batch(self.job, header, changes, encoded)

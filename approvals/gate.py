@@ -6,13 +6,14 @@ not match the stored plan, a batch whose rows changed since approval) stops the 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, insert, select
 
-from agents.plans import batch_digest, bind, plan_digest
+from agents.plans import bind, decode_batch, plan_digest
 from approvals import schema as t
 from approvals.errors import ApprovalRefused, ExecutionRefused
 from approvals.plan_rows import PlanRows
@@ -81,11 +82,11 @@ class Gate:
     def authorize_batch(self, job: Job, batch: int) -> list[Change]:
         """The batch's changes, once confirmed to hash to the digest the approval covers."""
         approved = self._verified.get((job.job, job.digest or ""), {}).get(batch)
-        changes = self.rows.batch(job.job, batch)
-        if approved is None or batch_digest(changes) != approved:
+        encoded = self.rows.encoded(job.job, batch)    # the bytes the digest hashes
+        if approved is None or hashlib.sha256(encoded).hexdigest() != approved:
             raise ExecutionRefused(
                 f"job {job.job} batch {batch}: its changes differ from the approved plan")
-        return changes
+        return decode_batch(encoded)
 
     def _check_decision(self, job: Job, actor: str, verdict: Verdict, digest: str | None,
                         comment: str | None) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -71,18 +72,13 @@ batches = Table(
     Column("lease_token", String(32)),                 # whose lease: only it may seal
 )
 
-changes = Table(
-    "changes", metadata,
+# A batch's changes as `agents.plans.encode_batch` encodes them: the bytes its digest hashes.
+# (Apart from `batches`, whose rows are updated as the batch runs.)
+batch_changes = Table(
+    "batch_changes", metadata,
     Column("job", ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
     Column("batch", Integer, primary_key=True),
-    Column("seq", Integer, primary_key=True),
-    Column("op", String(16), nullable=False),
-    Column("object", String(32), nullable=False),
-    Column("key", String(320), nullable=False),
-    Column("list_name", String(200)),
-    Column("before", JSON),
-    Column("after", JSON),
-    Column("reason", Text, nullable=False, default=""),
+    Column("changes", LargeBinary, nullable=False),
 )
 
 rejects = Table(

@@ -157,7 +157,7 @@ class Store:
     def forget(self, job: int) -> None:
         """Delete a job that never got a plan (bad input): the store is left as it was."""
         with self.begin() as conn:
-            for table in (t.changes, t.batches, t.rejects, t.decisions, t.transitions):
+            for table in (t.batch_changes, t.batches, t.rejects, t.decisions, t.transitions):
                 conn.execute(table.delete().where(table.c.job == job))
             conn.execute(t.jobs.delete().where(t.jobs.c.id == job))
 

@@ -124,5 +124,5 @@ def halt_job(rt: Runtime, job_id: int, reason: str) -> None:
 
 def _drop_plan(rt: Runtime, job_id: int) -> None:
     with rt.store.begin() as conn:
-        for table in (t.changes, t.batches, t.rejects):
+        for table in (t.batch_changes, t.batches, t.rejects):
             conn.execute(table.delete().where(table.c.job == job_id))

@@ -5,10 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
+from sqlalchemy import select, update
+
 from agents.requests import JobRequest, ListUploadParams
+from approvals import schema as t
 from approvals.policy import Policy
 from mops.app import App, build
 from mops.settings import Settings, Target
+from tools.changes import canonical_json
 from tools.crm import CRM
 
 # 25 new contacts: with `small_batches` (conftest), three batches of contacts.
@@ -49,3 +54,23 @@ def snapshot(crm: CRM) -> tuple[list[Any], list[Any]]:
 def crm_of(app: App) -> CRM:
     """A connection to the app's sandbox CRM (close it)."""
     return app.connect("sandbox")
+
+
+def tamper_plan(app: App, job: int, key: str | None = None, batch: int | None = None,
+                after: dict[str, str] | None = None) -> int:
+    """Rewrite, in the store, the `after` of a job's planned changes (of `key`, or of the
+    whole `batch`), as someone with access to the database could; how many it changed."""
+    b = t.batch_changes.c
+    query = select(b.batch, b.changes).where(b.job == job)
+    if batch is not None:
+        query = query.where(b.batch == batch)
+    changed = 0
+    with app.store.begin() as conn:
+        for found, encoded in conn.execute(query).all():
+            changes = [orjson.loads(line) for line in bytes(encoded).splitlines()]
+            for change in changes:
+                if key is None or change["key"] == key:
+                    change["after"], changed = after, changed + 1
+            conn.execute(update(t.batch_changes).where(b.job == job, b.batch == found).values(
+                changes=b"".join(canonical_json(c) + b"\n" for c in changes)))
+    return changed

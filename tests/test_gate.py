@@ -16,7 +16,7 @@ from mops.app import App
 from tasks.inprocess import InProcessRunner
 from tasks.jobs import Jobs
 from tasks.lifecycle import PlanningFailed, start_job
-from tests.helpers import crm_of, make_app, snapshot, upload, write_csv
+from tests.helpers import crm_of, make_app, snapshot, tamper_plan, upload, write_csv
 
 LEADS = "email,firstname\na@example.com,Ann\nb@example.com,Ben\n"
 
@@ -53,10 +53,8 @@ def test_plan_is_never_applied_without_approval(app: App, tmp_path: Path) -> Non
 def test_plan_changed_after_approval_is_not_applied(app: App, tmp_path: Path) -> None:
     job = upload(app, write_csv(tmp_path / "l.csv", LEADS))
     app.runtime.gate.decide(job, "bob", "approve")       # approve without running
-    with app.store.begin() as conn:                       # then tamper with a planned change
-        conn.execute(update(t.changes).where(t.changes.c.job == job,
-                                             t.changes.c.key == "a@example.com")
-                     .values(after={"firstname": "Mallory"}))
+    # then tamper with a planned change
+    assert tamper_plan(app, job, key="a@example.com", after={"firstname": "Mallory"}) == 2
     with pytest.raises(ExecutionRefused, match="differ from the approved plan"):
         app.jobs.runner.execute(job)
     crm = crm_of(app)

@@ -14,7 +14,7 @@ from approvals.execute import BatchBusy, execute_batch
 from mops.app import App
 from tasks.lifecycle import PlanningFailed, finish_job, run_batch, start_job
 from tests.helpers import SMALL_LEADS as LEADS
-from tests.helpers import crm_of, snapshot, upload, write_csv
+from tests.helpers import crm_of, snapshot, tamper_plan, upload, write_csv
 from tools.crm import CRM
 
 
@@ -161,10 +161,8 @@ def test_the_gate_halts_a_running_job_whose_plan_changed(small_batches: App,
     job = _approved(app, tmp_path)
     stages = start_job(app.runtime, job)
     run_batch(app.runtime, job, stages[0][0])
-    with app.store.begin() as conn:                        # tampered with mid-run
-        conn.execute(update(t.changes).where(t.changes.c.job == job,
-                                             t.changes.c.batch == stages[1][1])
-                     .values(after={"firstname": "Mallory"}))
+    # tampered with mid-run
+    assert tamper_plan(app, job, batch=stages[1][1], after={"firstname": "Mallory"})
     with pytest.raises(ExecutionRefused):
         app.jobs.resume(job)
     halted = app.store.get(job)

@@ -212,7 +212,8 @@ def _json(data: Any) -> str:
 class CountingSink:
     """A plan sink that keeps nothing: previews count changes, they never store them."""
 
-    def write_batch(self, job: int, header: BatchHeader, changes: list[Change]) -> None:
+    def write_batch(self, job: int, header: BatchHeader, changes: list[Change],
+                    encoded: bytes) -> None:
         pass
 
     def write_rejects(self, job: int, rejects: list[Reject]) -> None:
