@@ -124,11 +124,6 @@ def batch_statuses(conn: Connection, job: int, batch: int) -> dict[int, Status]:
             for r in conn.execute(query)}
 
 
-def rows(conn: Connection, job: int, batch: int) -> list[dict[str, Any]]:
-    """A batch's ledger rows, each as its `payload` (a plain dict), in seq order."""
-    return [row for row, _, _ in chained_rows(conn, job, batch)]
-
-
 def chained_rows(conn: Connection, job: int, batch: int,
                  ) -> list[tuple[dict[str, Any], str | None, str | None]]:
     """A batch's ledger rows in seq order, each as (`payload`, prev_hash, hash)."""

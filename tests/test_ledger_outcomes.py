@@ -97,7 +97,8 @@ def _as_before_0008(app: App, job: int, batch: int) -> None:
     with app.store.begin() as conn:
         failures = ledger.failures_of(conn.execute(select(t.batches.c.outcome).where(
             t.batches.c.job == job, t.batches.c.batch == batch)).scalar_one())
-        rows = [ledger.settle(row, failures) for row in ledger.rows(conn, job, batch)]
+        rows = [ledger.settle(row, failures)
+                for row, _, _ in ledger.chained_rows(conn, job, batch)]
         links = chain.links(rows)
         executemany(conn, "UPDATE ledger SET status = ?, error = ?, prev_hash = ?, hash = ?"
                     " WHERE job = ? AND batch = ? AND seq = ?",
