@@ -1,12 +1,15 @@
 """The ledger's hash chain: tamper-evident, and cheap for concurrent workers.
 
 Each batch is chained on its own, so workers on different batches never wait for each
-other: its entries when they are written ahead (entry hash = sha256(prev hash + canonical
-JSON of the entry)), and when it is sealed its outcome (which entries failed, and when) after
-the last entry, into the batch's head. Entries are written once and never updated. When a
-job ends, its batch heads are chained in execution order into the job's head, and
-the job's seal is chained after the previous job's seal. `verify` recomputes all of it: an
-edited, inserted or deleted entry, batch or job breaks the chain.
+other: its entries when they are written ahead, as one block (block hash = sha256(genesis +
+the block's bytes)), and when it is sealed its outcome (which entries failed, and when)
+after that, into the batch's head. Blocks are written once and never updated. When a job
+ends, its batch heads are chained in execution order into the job's head, and the job's
+seal is chained after the previous job's seal. `verify` recomputes all of it: an edited,
+inserted or deleted entry, batch or job breaks the chain.
+
+Batches run before migration 0010 chained each entry after the one before instead (entry
+hash = sha256(prev hash + canonical JSON of the entry)); they verify as they were chained.
 """
 
 from __future__ import annotations
@@ -29,7 +32,17 @@ _CHAIN = "UPDATE ledger SET prev_hash = ?, hash = ? WHERE job = ? AND batch = ? 
 
 def link(prev: str, payload: object) -> str:
     """The hash of one link: sha256 over the previous hash and the canonical payload."""
-    return hashlib.sha256(prev.encode() + b"\n" + canonical_json(payload)).hexdigest()
+    return link_bytes(prev, canonical_json(payload))
+
+
+def link_bytes(prev: str, data: bytes) -> str:
+    """The hash of a link whose payload is stored as the bytes `data`."""
+    return hashlib.sha256(prev.encode() + b"\n" + data).hexdigest()
+
+
+def block_hash(encoded: bytes) -> str:
+    """The hash of a batch's block of entries (`ledger.encode_block`): its first link."""
+    return link_bytes(GENESIS, encoded)
 
 
 class LeaseLost(Exception):
@@ -38,7 +51,7 @@ class LeaseLost(Exception):
 
 def links(rows: list[dict[str, Any]], prev: str = GENESIS) -> list[tuple[str, str]]:
     """(prev_hash, hash) of each of `rows` (`ledger.payload`s in seq order), chained after
-    `prev`: what the write-ahead step stores with them."""
+    `prev`: how entries were chained before migration 0010."""
     out = []
     for row in rows:
         digest = link(prev, row)
@@ -53,7 +66,7 @@ def seal_batch(conn: Connection, job: int, batch: int,
     """Seal a finished batch: record its outcome on the batch and chain it into the head.
 
     `outcomes` are the final status and error of every entry of the batch, by seq. Entries
-    are not touched: they were chained when written. `chained` is (entries, last hash) as
+    are not touched: they were hashed when written. `chained` is (entries, block hash) as
     the write-ahead step left them; None reads them back.
     With `token`, only the holder of the batch's current lease may seal it (`LeaseLost`).
     """
@@ -80,6 +93,10 @@ def seal_batch(conn: Connection, job: int, batch: int,
 def _chain_back(conn: Connection, job: int, batch: int) -> tuple[int, str]:
     """(entries, last hash) of a batch's entries as stored. Entries written by a version
     before migration 0008 were chained only when sealed: they are chained now."""
+    stored = ledger.block(conn, job, batch)
+    if stored is not None:
+        encoded, hash = stored
+        return len(ledger.decode_block(encoded)[2]), hash
     rows = ledger.chained_rows(conn, job, batch)
     if all(hash is not None for _, _, hash in rows):
         return len(rows), rows[-1][2] if rows else GENESIS   # type: ignore[return-value]
@@ -164,26 +181,69 @@ def checked_batches(store: Store, job: int | None, result: Verification,
         _verify_seals(conn, job, later)
     for b in batches:
         with store.engine.connect() as conn:
-            rows = ledger.chained_rows(conn, b.job, b.batch)
+            stored = ledger.block(conn, b.job, b.batch)
+            rows = ledger.chained_rows(conn, b.job, b.batch) if stored is None else None
+            if stored is not None and _has_rows(conn, b.job, b.batch):
+                result.problems.append(f"job {b.job} batch {b.batch}: ledger rows beside "
+                                       "its block (inserted)")
         if b.state != "sealed":
             result.problems.append(f"job {b.job} batch {b.batch}: the job is sealed but "
                                    f"the batch says {b.state}")
-        _verify_batch(rows, b, result)
+        if stored is not None:
+            payloads = _verify_block(*stored, b, result)
+        else:
+            assert rows is not None
+            _verify_batch(rows, b, result)
+            payloads = [row for row, _, _ in rows]
         failures = ledger.failures_of(b.outcome)
-        yield [ledger.settle(row, failures) for row, _, _ in rows]
+        yield [ledger.settle(row, failures) for row in payloads]
     result.problems += later.problems
     result.jobs, result.head = later.jobs, later.head
 
 
 def _verify_orphans(conn: Connection, job: int | None, result: Verification) -> None:
     """Ledger entries of no batch are outside every chain: they must not exist."""
-    owned = select(t.batches.c.job).where(t.batches.c.job == t.ledger.c.job,
-                                         t.batches.c.batch == t.ledger.c.batch).exists()
-    query = select(t.ledger.c.job, t.ledger.c.batch).where(~owned).distinct()
-    if job is not None:
-        query = query.where(t.ledger.c.job == job)
-    for row in conn.execute(query):
-        result.problems.append(f"job {row.job} batch {row.batch}: ledger entries of no batch")
+    for table in (t.ledger, t.ledger_blocks):
+        owned = select(t.batches.c.job).where(t.batches.c.job == table.c.job,
+                                             t.batches.c.batch == table.c.batch).exists()
+        query = select(table.c.job, table.c.batch).where(~owned).distinct()
+        if job is not None:
+            query = query.where(table.c.job == job)
+        for row in conn.execute(query):
+            result.problems.append(
+                f"job {row.job} batch {row.batch}: ledger entries of no batch")
+
+
+def _has_rows(conn: Connection, job: int, batch: int) -> bool:
+    """Whether a batch has rows in `ledger` (only batches run before migration 0010 do)."""
+    query = select(t.ledger.c.seq).where(t.ledger.c.job == job, t.ledger.c.batch == batch)
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def _verify_block(encoded: bytes, hash: str, b: Any,
+                  result: Verification) -> list[dict[str, Any]]:
+    """Check a batch's block against its hash and its head (`b`: the batch's row); its
+    entries' `payload`s (none if the block is not this batch's)."""
+    job, batch = b.job, b.batch
+    digest = block_hash(encoded)
+    if digest != hash:
+        result.problems.append(f"job {job} batch {batch}: its entries do not match their "
+                               "hash (edited, inserted or deleted)")
+        return []
+    of_job, of_batch, rows = ledger.decode_block(encoded)
+    if (of_job, of_batch) != (job, batch):
+        result.problems.append(f"job {job} batch {batch}: it holds the entries of job "
+                               f"{of_job} batch {of_batch}")
+        return []
+    result.entries += len(rows)
+    result.batches += 1
+    head = digest if b.outcome is None else link(digest, loads(b.outcome))
+    if head != b.head or len(rows) != b.size:
+        result.problems.append(
+            f"job {job} batch {batch}: {len(rows)} of {b.size} entries, chain head "
+            f"{'matches' if head == b.head else 'differs'} (entries deleted or added, or "
+            "its outcome edited)")
+    return rows
 
 
 def _verify_batch(rows: list[tuple[dict[str, Any], str | None, str | None]], b: Any,

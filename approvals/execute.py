@@ -9,7 +9,6 @@ still holds `before` the write is made now.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -76,35 +75,37 @@ def _write_ahead(store: Store, crm: Target, job: int, batch: int,
                  todo: list[tuple[int, Change]], done: dict[int, Status], token: str,
                  ) -> tuple[tuple[int, str], list[tuple[int, Status, str | None]],
                             list[tuple[int, Change]]]:
-    """Record every before-image (new entries are `intended`, chained as written) before any
-    write is made, and confirm in the same transaction that the lease is still ours.
+    """Record every before-image (the batch's entries, `intended`, in one block hashed as
+    written) before any write is made, and confirm in the same transaction that the lease
+    is still ours.
 
-    Returns (entries written, last hash), the outcome of each entry already settled, and the
-    changes still to write."""
+    Returns (entries written, block hash), the outcome of each entry already settled, and
+    the changes still to write."""
     current = observe(crm, [c for _, c in todo])
-    rows: list[dict[str, Any]] = []
+    entries: list[ledger.Entry] = []
     outcomes: list[tuple[int, Status, str | None]] = []
     to_write: list[tuple[int, Change]] = []
-    at = ledger.stamp()
     for (seq, change), now in zip(todo, current, strict=True):
         verdict = settle(change, now)
         if seq not in done:
-            before = now if change.op != "create" else change.before
-            rows.append(ledger.entry_row(job, batch, seq, change, before, "intended", at=at))
+            entries.append(ledger.entry(seq, change, now if change.op != "create"
+                                        else change.before))
         if verdict == "apply":
             to_write.append((seq, change))
         elif verdict == "done":
             outcomes.append((seq, "applied", None))
         else:
             outcomes.append((seq, "failed", "the record changed after the plan was made"))
-    if rows and done:   # a batch's entries are written in one transaction: all or none
+    if entries and done:   # a batch's entries are written in one block: all or none
         raise AssertionError(f"job {job} batch {batch}: entries missing from a batch run before")
-    links = chain.links(rows)
+    encoded = ledger.encode_block(job, batch, ledger.stamp(), entries) if entries else None
+    digest = chain.block_hash(encoded) if encoded is not None else chain.GENESIS
     with store.begin() as conn:
-        ledger.write(conn, rows, links)
+        if encoded is not None:
+            ledger.write_block(conn, job, batch, encoded, digest)
         if not leases.held(conn, job, batch, token):  # overran the lease: another run has it
             raise chain.LeaseLost(f"job {job} batch {batch}: lease lost before writing")
-    return (len(rows), links[-1][1] if links else chain.GENESIS), outcomes, to_write
+    return (len(entries), digest), outcomes, to_write
 
 
 def _write(crm: Target,

@@ -1,27 +1,33 @@
 """The rollback log: one entry per change, written before the change is attempted.
 
-Entries are written once and never updated: each is `intended` when written (its
-before-image is safe, the write may or may not have happened) and chained then (see
-`approvals/chain.py`). When the batch is sealed, which of its entries failed, and why, is
-recorded on the batch (`outcome`); every other entry was applied. Readers see each entry's
-settled status: `intended` until its batch is sealed, then `applied` or `failed`. (Batches
-sealed before migration 0008 updated their entries' status in place instead.)
+A batch's entries are written ahead together, once, before any of its writes is made, as
+one block (`encode_block`): their before-images are safe, the writes may or may not have
+happened. The block is hashed once, over its bytes, when it is written (see
+`approvals/chain.py`), and never updated. When the batch is sealed, which of its entries
+failed, and why, is recorded on the batch (`outcome`); every other entry was applied.
+Readers see each entry's settled status: `intended` until its batch is sealed, then
+`applied` or `failed`.
 
-Entries are written and read on the driver's cursor (`approvals.store.cursor`), a batch or a
-page at a time, each in a short transaction of its own.
+Batches run before migration 0010 keep their entries as rows of `ledger`, each chained
+after the one before; those sealed before migration 0008 updated their entries' status in
+place instead of recording an outcome. Both are still read and verified as they were written.
+
+Entries are read a batch at a time, each batch in a short transaction of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, insert, select
 
 from approvals import schema as t
-from approvals.store import Store, dumps, fetch, insert_rows, loads
+from approvals.store import Store, fetch, loads
 from tools.changes import Change, FieldValues
 
 Status = Literal["intended", "applied", "failed"]
@@ -37,10 +43,14 @@ class LedgerEntry(BaseModel):
     status: Status
     error: str | None = None
     recorded_at: str
+    # The hash that covers the entry: its block's (prev_hash None), or for an entry written
+    # before migration 0010, its own, chained after prev_hash.
     prev_hash: str | None = None
     hash: str | None = None
 
 
+# An entry as a block holds it: (seq, op, object, key, list_name, before, after).
+Entry = tuple[int, str, str, str, str | None, FieldValues | None, FieldValues | None]
 HASHED = ("job", "batch", "seq", "op", "object", "key", "list_name", "before", "after",
           "status", "error", "recorded_at")
 COLUMNS = (*HASHED, "prev_hash", "hash")   # as `_SELECT` reads them
@@ -48,7 +58,6 @@ _SELECT = ("SELECT job, batch, seq, op, \"object\", \"key\", list_name, "
            "CAST(\"before\" AS TEXT), CAST(\"after\" AS TEXT), status, error, recorded_at, "
            "prev_hash, hash FROM ledger")
 _PREV, _HASH = COLUMNS.index("prev_hash"), COLUMNS.index("hash")
-PAGE = 5000
 
 
 def payload(row: Any) -> dict[str, Any]:
@@ -61,26 +70,41 @@ def stamp() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def entry_row(job: int, batch: int, seq: int, change: Change, before: FieldValues | None,
-              status: Status, error: str | None = None, at: str | None = None,
-              ) -> dict[str, Any]:
-    """A new ledger row for a change (its `payload`: it has no place in the chain yet),
-    with the before-image actually read from the record; `at` is the time it is recorded
-    (now, if not given)."""
-    return {"job": job, "batch": batch, "seq": seq, "op": change.op, "object": change.object,
-            "key": change.key, "list_name": change.list_name, "before": before,
-            "after": change.after, "status": status, "error": error,
-            "recorded_at": at or stamp()}
+def entry(seq: int, change: Change, before: FieldValues | None) -> Entry:
+    """A change's entry, with the before-image actually read from its record."""
+    return (seq, change.op, change.object, change.key, change.list_name, before, change.after)
 
 
-def write(conn: Connection, rows: list[dict[str, Any]],
-          links: list[tuple[str, str]]) -> None:
-    """Insert new entries (the write-ahead step), each with its (prev_hash, hash)."""
-    values = [(r["job"], r["batch"], r["seq"], r["op"], r["object"], r["key"], r["list_name"],
-               dumps(r["before"]), dumps(r["after"]), r["status"], r["error"],
-               r["recorded_at"], prev, hash) for r, (prev, hash) in zip(rows, links,
-                                                                         strict=True)]
-    insert_rows(conn, "ledger", COLUMNS, values, json=("before", "after"))
+def encode_block(job: int, batch: int, recorded_at: str, entries: list[Entry]) -> bytes:
+    """A batch's entries, as stored and hashed: one JSON object naming its job and batch
+    (so a block cannot pass for another batch's) and when it was written."""
+    return orjson.dumps({"job": job, "batch": batch, "recorded_at": recorded_at,
+                         "entries": entries})
+
+
+def decode_block(encoded: bytes) -> tuple[int, int, list[dict[str, Any]]]:
+    """(job, batch, `payload`s) of a stored block: its entries, each `intended` as written."""
+    block = orjson.loads(encoded)
+    job, batch, at = block["job"], block["batch"], block["recorded_at"]
+    return job, batch, [
+        {"job": job, "batch": batch, "seq": seq, "op": op, "object": obj, "key": key,
+         "list_name": list_name, "before": before, "after": after, "status": "intended",
+         "error": None, "recorded_at": at}
+        for seq, op, obj, key, list_name, before, after in block["entries"]]
+
+
+def write_block(conn: Connection, job: int, batch: int, encoded: bytes, hash: str) -> None:
+    """Write a batch's entries ahead (once: a second block for the batch is refused)."""
+    conn.execute(insert(t.ledger_blocks).values(job=job, batch=batch, entries=encoded,
+                                                hash=hash))
+
+
+def block(conn: Connection, job: int, batch: int) -> tuple[bytes, str] | None:
+    """(entries, hash) of a batch's block; None if it has none (not run yet, or run before
+    migration 0010, with its entries in `ledger`)."""
+    b = t.ledger_blocks.c
+    row = conn.execute(select(b.entries, b.hash).where(b.job == job, b.batch == batch)).first()
+    return None if row is None else (bytes(row.entries), row.hash)
 
 
 Failures = dict[int, str | None]     # seq → error, of a sealed batch's failed entries
@@ -116,17 +140,22 @@ def statuses(store: Store, job: int, batch: int) -> dict[int, Status]:
 
 def batch_statuses(conn: Connection, job: int, batch: int) -> dict[int, Status]:
     """`statuses`, on a connection of the caller's."""
-    query = select(t.ledger.c.seq, t.ledger.c.status).where(
-        t.ledger.c.job == job, t.ledger.c.batch == batch)
     failures = failures_of(conn.execute(select(t.batches.c.outcome).where(
         t.batches.c.job == job, t.batches.c.batch == batch)).scalar())
-    return {r.seq: settle({"seq": r.seq, "status": r.status}, failures)["status"]
-            for r in conn.execute(query)}
+    stored = block(conn, job, batch)
+    if stored is not None:
+        rows = decode_block(stored[0])[2]
+    else:
+        query = select(t.ledger.c.seq, t.ledger.c.status).where(
+            t.ledger.c.job == job, t.ledger.c.batch == batch)
+        rows = [{"seq": r.seq, "status": r.status} for r in conn.execute(query)]
+    return {r["seq"]: settle(r, failures)["status"] for r in rows}
 
 
 def chained_rows(conn: Connection, job: int, batch: int,
                  ) -> list[tuple[dict[str, Any], str | None, str | None]]:
-    """A batch's ledger rows in seq order, each as (`payload`, prev_hash, hash)."""
+    """A batch's rows of `ledger` (written before migration 0010) in seq order, each as
+    (`payload`, prev_hash, hash)."""
     return [(_payload(r), r[_PREV], r[_HASH]) for r in fetch(
         conn, f"{_SELECT} WHERE job = ? AND batch = ? ORDER BY seq", (job, batch))]
 
@@ -134,40 +163,45 @@ def chained_rows(conn: Connection, job: int, batch: int,
 def entries(store: Store, job: int | None = None, batch: int | None = None,
             conn: Connection | None = None, key: str | None = None,
             ) -> Iterator[LedgerEntry]:
-    """Entries in chain order (job, batch, seq), streamed a page at a time (by key, each
-    page in a short read of its own, so nothing is held open between pages)."""
-    where, params = [], []
-    for column, value in (("job", job), ("batch", batch), ('"key"', key)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    after: tuple[int, int, int] = (-1, -1, -1)
-    while True:
-        page = " AND ".join([*where, "(job, batch, seq) > (?, ?, ?)"])
-        query = f"{_SELECT} WHERE {page} ORDER BY job, batch, seq LIMIT {PAGE}"
-        keyed = [*params, *after]
-        if conn is not None:
-            found, failures = _page(conn, query, keyed)
-        else:
-            with store.engine.connect() as own:
-                found, failures = _page(own, query, keyed)
-        yield from (_entry(settle(_payload(r), failures[(r[0], r[1])]), r[_PREV], r[_HASH])
-                    for r in found)
-        if len(found) < PAGE:
-            return
-        after = (found[-1][0], found[-1][1], found[-1][2])
-
-
-def _page(conn: Connection, query: str, params: list[Any],
-          ) -> tuple[list[Any], dict[tuple[int, int], Failures | None]]:
-    """A page of ledger rows, and the failures recorded on each of their batches."""
-    found = fetch(conn, query, params)
+    """Entries in chain order (job, batch, seq), streamed a batch at a time (each batch in a
+    short read of its own, so nothing is held open between batches)."""
     b = t.batches.c
-    failures = {}
-    for job, batch in dict.fromkeys((r[0], r[1]) for r in found):
-        stored = conn.execute(select(b.outcome).where(b.job == job, b.batch == batch)).scalar()
-        failures[(job, batch)] = failures_of(stored)
-    return found, failures
+    query = select(b.job, b.batch, b.outcome).order_by(b.job, b.batch)
+    for column, value in ((b.job, job), (b.batch, batch)):
+        if value is not None:
+            query = query.where(column == value)
+    with _connected(store, conn) as own:
+        batches = own.execute(query).all()
+    needle = None if key is None else orjson.dumps(key)
+    for job_, batch_, outcome in batches:
+        with _connected(store, conn) as own:
+            found = _batch_rows(own, job_, batch_, needle)
+        failures = failures_of(outcome)
+        yield from (_entry(settle(row, failures), prev, hash) for row, prev, hash in found
+                    if key is None or row["key"] == key)
+
+
+def _batch_rows(conn: Connection, job: int, batch: int, needle: bytes | None,
+                ) -> list[tuple[dict[str, Any], str | None, str | None]]:
+    """A batch's entries as (`payload`, prev_hash, hash); with `needle` (a key as JSON),
+    none from a block that does not hold it anywhere."""
+    stored = block(conn, job, batch)
+    if stored is None:
+        return chained_rows(conn, job, batch)
+    encoded, hash = stored
+    if needle is not None and needle not in encoded:
+        return []
+    return [(row, None, hash) for row in decode_block(encoded)[2]]
+
+
+@contextmanager
+def _connected(store: Store, conn: Connection | None) -> Iterator[Connection]:
+    """`conn` if given, else a short-lived connection of the store's own."""
+    if conn is not None:
+        yield conn
+        return
+    with store.engine.connect() as own:
+        yield own
 
 
 def _payload(row: Any) -> dict[str, Any]:

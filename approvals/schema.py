@@ -125,6 +125,17 @@ ledger = Table(
     Column("hash", String(64)),
 )
 
+ledger_blocks = Table(
+    "ledger_blocks", metadata,
+    Column("job", Integer, primary_key=True),        # no FK, as the ledger's
+    Column("batch", Integer, primary_key=True),
+    # A batch's entries as written ahead, in one value: the bytes `hash` covers
+    # (`approvals.ledger.encode_block`). Batches run before migration 0010 have theirs
+    # in `ledger`, a row each.
+    Column("entries", LargeBinary, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
 seals = Table(
     "seals", metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),

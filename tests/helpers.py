@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 
 from agents.requests import JobRequest, ListUploadParams
+from approvals import chain, ledger
 from approvals import schema as t
 from approvals.policy import Policy
 from mops.app import App, build
@@ -74,3 +76,43 @@ def tamper_plan(app: App, job: int, key: str | None = None, batch: int | None = 
             conn.execute(update(t.batch_changes).where(b.job == job, b.batch == found).values(
                 changes=b"".join(canonical_json(c) + b"\n" for c in changes)))
     return changed
+
+
+def edit_block(app: App, job: int, batch: int, edit: Callable[[dict[str, Any]], None],
+               rehash: bool = False) -> None:
+    """Rewrite a batch's block of ledger entries through `edit` (on the decoded block), as
+    someone with access to the database could; with `rehash`, its stored hash to match."""
+    b = t.ledger_blocks.c
+    with app.store.begin() as conn:
+        stored = ledger.block(conn, job, batch)
+        assert stored is not None, f"job {job} batch {batch} has no block"
+        block = orjson.loads(stored[0])
+        edit(block)
+        encoded = orjson.dumps(block)
+        values: dict[str, Any] = {"entries": encoded}
+        if rehash:
+            values["hash"] = chain.block_hash(encoded)
+        conn.execute(update(t.ledger_blocks).where(b.job == job, b.batch == batch)
+                     .values(**values))
+
+
+def as_rows(app: App, job: int, batch: int) -> None:
+    """Store a batch's entries as versions before migration 0010 did: a row of `ledger` each,
+    chained after the one before, the batch's head chaining its outcome after the last (and
+    the job sealed again, if it was, over the new head)."""
+    with app.store.begin() as conn:
+        stored = ledger.block(conn, job, batch)
+        assert stored is not None, f"job {job} batch {batch} has no block"
+        rows = ledger.decode_block(stored[0])[2]
+        links = chain.links(rows)
+        conn.execute(insert(t.ledger), [r | {"prev_hash": prev, "hash": hash}
+                                        for r, (prev, hash) in zip(rows, links, strict=True)])
+        conn.execute(delete(t.ledger_blocks).where(t.ledger_blocks.c.job == job,
+                                                   t.ledger_blocks.c.batch == batch))
+        where = (t.batches.c.job == job, t.batches.c.batch == batch)
+        outcome = conn.execute(select(t.batches.c.outcome).where(*where)).scalar_one()
+        if outcome is not None:
+            conn.execute(update(t.batches).where(*where).values(
+                head=chain.link(links[-1][1], orjson.loads(outcome))))
+        if conn.execute(delete(t.seals).where(t.seals.c.job == job)).rowcount:
+            chain.seal_job(conn, job)

@@ -28,7 +28,8 @@ CASES = {
 def _rows(app: App) -> dict[str, int]:
     with app.store.engine.connect() as conn:
         return {table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
-                for table in (t.jobs, t.transitions, t.batch_changes, t.rejects, t.ledger)}
+                for table in (t.jobs, t.transitions, t.batch_changes, t.rejects, t.ledger,
+                              t.ledger_blocks)}
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from approvals import chain, leases, ledger
 from approvals import schema as t
@@ -14,8 +16,10 @@ from approvals.execute import BatchBusy, execute_batch
 from mops.app import App
 from tasks.lifecycle import PlanningFailed, finish_job, run_batch, start_job
 from tests.helpers import SMALL_LEADS as LEADS
-from tests.helpers import crm_of, snapshot, tamper_plan, upload, write_csv
+from tests.helpers import as_rows, crm_of, edit_block, snapshot, tamper_plan, upload, write_csv
 from tools.crm import CRM
+
+KEY, BEFORE = 3, 5          # columns of a block's entry (ledger.Entry)
 
 
 def _approved(app: App, tmp_path: Path) -> int:
@@ -89,29 +93,85 @@ def _finished(app: App, tmp_path: Path) -> int:
     return job
 
 
-def test_chain_detects_an_edited_entry(small_batches: App, tmp_path: Path) -> None:
+def _set(index: int, column: int, value: object) -> Callable[[dict[str, Any]], None]:
+    """An edit of a block: entry `index`'s `column` (of ledger.Entry) set to `value`."""
+    def edit(block: dict[str, Any]) -> None:
+        block["entries"][index][column] = value
+    return edit
+
+
+def _drop_last(block: dict[str, Any]) -> None:
+    block["entries"].pop()
+
+
+@pytest.mark.parametrize("rehash", [False, True], ids=["as_stored", "rehashed"])
+def test_chain_detects_an_edited_entry(small_batches: App, tmp_path: Path,
+                                       rehash: bool) -> None:
+    job = _finished(small_batches, tmp_path)
+    edit_block(small_batches, job, 2, _set(3, BEFORE, {"firstname": "forged"}), rehash)
+    result = chain.verify(small_batches.store)
+    shown = "chain head differs" if rehash else "do not match their hash"
+    assert not result.ok and "batch 2: " in result.problems[0]
+    assert shown in result.problems[0]
+
+
+@pytest.mark.parametrize("rehash", [False, True], ids=["as_stored", "rehashed"])
+def test_chain_detects_a_deleted_entry(small_batches: App, tmp_path: Path,
+                                       rehash: bool) -> None:
+    job = _finished(small_batches, tmp_path)
+    edit_block(small_batches, job, 3, _drop_last, rehash)     # the last of a batch
+    result = chain.verify(small_batches.store)
+    assert not result.ok and "batch 3" in result.problems[0]
+    assert ("9 of 10 entries" if rehash else "do not match") in result.problems[0]
+
+
+def test_chain_detects_a_block_moved_to_another_batch(small_batches: App,
+                                                      tmp_path: Path) -> None:
+    job = _finished(small_batches, tmp_path)
+    b = t.ledger_blocks.c
+    with small_batches.store.begin() as conn:
+        third = conn.execute(select(b.entries, b.hash).where(b.job == job, b.batch == 3)).one()
+        conn.execute(update(t.ledger_blocks).where(b.job == job, b.batch == 2)
+                     .values(entries=third.entries, hash=third.hash))
+    problems = chain.verify(small_batches.store).problems
+    assert f"job {job} batch 2: it holds the entries of job {job} batch 3" in problems
+
+
+def test_chain_detects_rows_inserted_beside_a_block(small_batches: App,
+                                                    tmp_path: Path) -> None:
     job = _finished(small_batches, tmp_path)
     with small_batches.store.begin() as conn:
+        conn.execute(insert(t.ledger).values(
+            job=job, batch=2, seq=0, op="delete", object="contact", key="vip@victim.com",
+            status="applied", recorded_at="2026-01-01T00:00:00+00:00"))
+    problems = chain.verify(small_batches.store).problems
+    assert f"job {job} batch 2: ledger rows beside its block (inserted)" in problems
+
+
+def test_chain_detects_edits_of_entries_written_as_rows(small_batches: App,
+                                                        tmp_path: Path) -> None:
+    """Batches run before migration 0010 keep an entry a row, each chained on its own."""
+    app = small_batches
+    job = _finished(app, tmp_path)
+    for batch in (2, 3):
+        as_rows(app, job, batch)
+    assert chain.verify(app.store).ok
+    with app.store.begin() as conn:
         conn.execute(update(t.ledger).where(t.ledger.c.job == job, t.ledger.c.seq == 3,
                                             t.ledger.c.batch == 2)
                      .values(before={"firstname": "forged"}))
-    result = chain.verify(small_batches.store)
-    assert not result.ok and "batch 2 entry 3" in result.problems[0]
-
-
-def test_chain_detects_a_deleted_entry(small_batches: App, tmp_path: Path) -> None:
-    job = _finished(small_batches, tmp_path)
-    with small_batches.store.begin() as conn:
         conn.execute(delete(t.ledger).where(t.ledger.c.job == job, t.ledger.c.batch == 3,
                                             t.ledger.c.seq == 9))   # the last of a batch
-    result = chain.verify(small_batches.store)
-    assert not result.ok and "batch 3" in result.problems[0]
+    problems = chain.verify(app.store).problems
+    assert any("batch 2 entry 3" in p for p in problems)
+    assert any("batch 3: 9 of 10 entries" in p for p in problems)
 
 
 def test_chain_detects_a_deleted_batch(small_batches: App, tmp_path: Path) -> None:
     job = _finished(small_batches, tmp_path)
     with small_batches.store.begin() as conn:
-        conn.execute(delete(t.ledger).where(t.ledger.c.job == job, t.ledger.c.batch == 2))
+        conn.execute(delete(t.ledger_blocks).where(t.ledger_blocks.c.job == job,
+                                                   t.ledger_blocks.c.batch == 2))
         conn.execute(delete(t.batches).where(t.batches.c.job == job, t.batches.c.batch == 2))
     result = chain.verify(small_batches.store)
     assert not result.ok and f"job {job}" in result.problems[0]
@@ -197,20 +257,20 @@ def test_chain_detects_an_unsealed_flag_and_orphan_entries(small_batches: App,
     with small_batches.store.begin() as conn:       # hide a batch from verification…
         conn.execute(update(t.batches).where(t.batches.c.job == job, t.batches.c.batch == 2)
                      .values(state="pending"))
-        conn.execute(update(t.ledger).where(t.ledger.c.job == job, t.ledger.c.batch == 2,
-                                            t.ledger.c.seq == 0).values(key="vip@victim.com"))
-        conn.execute(update(t.ledger).where(t.ledger.c.job == job, t.ledger.c.batch == 3)
-                     .values(batch=99))              # …and move entries out of any batch
+    edit_block(small_batches, job, 2, _set(0, KEY, "vip@victim.com"))
+    with small_batches.store.begin() as conn:       # …and move entries out of any batch
+        conn.execute(update(t.ledger_blocks).where(t.ledger_blocks.c.job == job,
+                                                   t.ledger_blocks.c.batch == 3)
+                     .values(batch=99))
     problems = " ".join(chain.verify(small_batches.store).problems)
     assert "batch 2: the job is sealed but the batch says pending" in problems
-    assert "batch 2 entry 0" in problems and "batch 99: ledger entries of no batch" in problems
+    assert "batch 2: its entries do not match" in problems
+    assert "batch 99: ledger entries of no batch" in problems
 
 
 def test_no_rollback_is_planned_from_a_tampered_ledger(small_batches: App,
                                                        tmp_path: Path) -> None:
     job = _finished(small_batches, tmp_path)
-    with small_batches.store.begin() as conn:
-        conn.execute(update(t.ledger).where(t.ledger.c.job == job, t.ledger.c.batch == 2,
-                                            t.ledger.c.seq == 0).values(key="vip@victim.com"))
+    edit_block(small_batches, job, 2, _set(0, KEY, "vip@victim.com"), rehash=True)
     with pytest.raises(PlanningFailed, match="fails verification"):
         small_batches.jobs.rollback(job, "alice")

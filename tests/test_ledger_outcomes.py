@@ -1,6 +1,7 @@
 """Ledger entries are written once; a batch's outcome is recorded, and chained, on the batch.
 
-Batches sealed before migration 0008 (outcome in their entries) still verify and roll back.
+Batches sealed before migration 0008 (outcome in their entries) and batches run before
+migration 0010 (an entry a row) still verify and roll back.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from approvals.store import dumps, executemany
 from mops.app import App
 from tasks.lifecycle import finish_job, run_batch, start_job
 from tests.helpers import SMALL_LEADS as LEADS
-from tests.helpers import crm_of, snapshot, upload, write_csv
+from tests.helpers import as_rows, crm_of, snapshot, upload, write_csv
 from tools.records import Record
 
 
@@ -28,10 +29,8 @@ def _run(app: App, tmp_path: Path) -> int:
 
 
 def _contact_batch(app: App, job: int) -> int:
-    with app.store.engine.connect() as conn:
-        return int(conn.execute(select(t.ledger.c.batch).where(
-            t.ledger.c.job == job, t.ledger.c.op == "create",
-            t.ledger.c.object == "contact").limit(1)).scalar_one())
+    return next(e.batch for e in ledger.entries(app.store, job)
+                if e.change.op == "create" and e.change.object == "contact")
 
 
 def test_entries_stay_as_written_and_read_with_their_batchs_outcome(
@@ -42,9 +41,16 @@ def test_entries_stay_as_written_and_read_with_their_batchs_outcome(
     crm.close()
     job = _run(app, tmp_path)
     with app.store.engine.connect() as conn:
-        stored = set(conn.execute(select(t.ledger.c.status).where(t.ledger.c.job == job))
-                     .scalars())
-    assert stored == {"intended"}                 # no entry was updated after it was written
+        blocks = conn.execute(select(t.ledger_blocks.c.batch, t.ledger_blocks.c.entries,
+                                     t.ledger_blocks.c.hash).where(
+            t.ledger_blocks.c.job == job)).all()
+        assert conn.execute(select(t.ledger).where(t.ledger.c.job == job)).first() is None
+    # Every batch's entries are one block, as written ahead: intended, under their hash.
+    assert len(blocks) == 7
+    for batch, encoded, hash in blocks:
+        assert chain.block_hash(encoded) == hash
+        of_job, of_batch, rows = ledger.decode_block(encoded)
+        assert (of_job, of_batch) == (job, batch) and {r["status"] for r in rows} == {"intended"}
     entries = {(e.change.op, e.change.key): e for e in ledger.entries(app.store, job)}
     # u3 existed, so it was planned as an update; every write was made.
     assert {e.status for e in entries.values()} == {"applied"}
@@ -94,6 +100,7 @@ def test_an_edited_outcome_breaks_the_chain(small_batches: App, tmp_path: Path) 
 def _as_before_0008(app: App, job: int, batch: int) -> None:
     """Rewrite a sealed batch as versions before migration 0008 sealed it: the outcome in
     each entry, the entries chained with it, the head the last entry's hash."""
+    as_rows(app, job, batch)
     with app.store.begin() as conn:
         failures = ledger.failures_of(conn.execute(select(t.batches.c.outcome).where(
             t.batches.c.job == job, t.batches.c.batch == batch)).scalar_one())
@@ -141,6 +148,7 @@ def test_entries_written_before_0008_are_chained_when_their_batch_is_sealed(
     stages = start_job(app.runtime, job)
     first = stages[1][0] if len(stages) > 1 else stages[0][0]
     run_batch(app.runtime, job, first)
+    as_rows(app, job, first)
     with app.store.begin() as conn:
         # As an older version left a batch it stopped in: written ahead, unchained, unsealed.
         conn.execute(update(t.ledger).where(t.ledger.c.job == job, t.ledger.c.batch == first)

@@ -1,4 +1,5 @@
-"""Migrations that convert data: plans stored a row per change become a value per batch."""
+"""Migrations that convert data (plans stored a row per change become a value per batch),
+and those that refuse to go back where the older version could not read what is stored."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from agents.plans import batch_digest
 from agents.requests import JobRequest, ListUploadParams
@@ -77,3 +78,18 @@ def test_a_plan_altered_in_the_store_is_not_converted(store: Store) -> None:
     _old_plan(store, batch_digest(CHANGES[:2]))       # the digest of another plan
     with pytest.raises(RuntimeError, match="do not match its digest"):
         _migrate(store, "head")
+
+
+def test_ledger_blocks_refuse_a_downgrade_that_could_not_read_them(store: Store) -> None:
+    _migrate(store, "head")
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO ledger_blocks (job, batch, entries, hash) "
+                          "VALUES (1, 1, :entries, :hash)"), {"entries": b"{}", "hash": "0" * 64})
+    with pytest.raises(RuntimeError, match="1 batches keep their ledger entries as blocks"):
+        _migrate(store, "0009", down=True)
+    with store.engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM ledger_blocks")).scalar() == 1
+        conn.execute(text("DELETE FROM ledger_blocks"))
+    _migrate(store, "0009", down=True)
+    with store.engine.connect() as conn:
+        assert "ledger_blocks" not in inspect(conn).get_table_names()

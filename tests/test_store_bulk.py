@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import inspect
 
 from agents.plans import batch_digest
 from approvals import chain, ledger
 from mops.app import App
 from tests.helpers import SMALL_LEADS as LEADS
-from tests.helpers import upload, write_csv
+from tests.helpers import as_rows, upload, write_csv
 from tools.changes import Change, canonical_json
 
 
@@ -48,18 +47,24 @@ def test_plan_rows_read_back_as_written(small_batches: App, tmp_path: Path) -> N
     assert len(paged) == sum(h.size for h in headers) == 1 + 25 + 25
 
 
-def test_ledger_entries_page_by_key(small_batches: App, tmp_path: Path,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ledger_entries_stream_in_chain_order(small_batches: App, tmp_path: Path) -> None:
     app = small_batches
     job = _finished(app, tmp_path)
+    as_rows(app, job, 3)                          # one batch as versions before 0010 wrote it
     whole = list(ledger.entries(app.store, job))
-    monkeypatch.setattr(ledger, "PAGE", 7)          # pages end inside and across batches
-    assert list(ledger.entries(app.store, job)) == whole
     assert [(e.batch, e.seq) for e in whole] == sorted((e.batch, e.seq) for e in whole)
     assert len(whole) == 1 + 25 + 25 and {e.status for e in whole} == {"applied"}
     assert all(e.hash for e in whole)
-    one = list(ledger.entries(app.store, job, key="u3@example.com"))
-    assert {e.change.op for e in one} == {"create", "add_member"}
+    assert {e.prev_hash is None for e in whole if e.batch != 3} == {True}
+    assert list(ledger.entries(app.store, job, 3)) == [e for e in whole if e.batch == 3]
+    in_rows = next(e.change.key for e in whole if e.batch == 3)
+    in_block = next(e.change.key for e in whole if e.batch == 4)
+    for key in (in_block, in_rows):
+        one = list(ledger.entries(app.store, job, key=key))
+        assert {e.change.op for e in one} == {"create", "add_member"}
+        assert one == [e for e in whole if e.change.key == key]
+    assert list(ledger.entries(app.store, job, key="Expo")) == [
+        e for e in whole if e.change.key == "Expo"]   # the list: its name is in every block
 
 
 def test_checked_batches_yield_every_entry_once_and_verify(small_batches: App,
