@@ -12,6 +12,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 from agents.backfill import BackfillKind, BackfillParams
 from agents.chat import READ_TOOLS, ReadOnlyCRM, WriteRefused, read_tools, run_agent
+from agents.chat.tools import files_named
 from agents.kinds import Registry
 from agents.list_upload import ListUploadKind
 from agents.llm import ScriptedChatModel
@@ -258,6 +259,17 @@ def test_a_job_may_name_only_files_the_user_named(crm: SandboxCRM, kinds: Regist
         assert "Top Secret" not in str(refused.content)
     assert answer.proposal is None
     assert json.loads(str(allowed.content))["summary"]["create"] == 1
+
+
+@pytest.mark.parametrize(("question", "named"), [
+    ("upload bob's.csv, don't wait", ["bob's.csv"]),            # apostrophes inside words
+    ("upload 'o'brien.csv' to Q", ["o'brien.csv"]),
+    ("upload 'q3 leads.csv' and (\"q4 leads.csv\").", ["q3 leads.csv", "q4 leads.csv"]),
+    ("it's in `a b.csv`!", ["a b.csv"]),
+    ("upload \"unclosed.csv", ["unclosed.csv"]),
+])
+def test_files_named_in_a_question_are_read_as_typed(question: str, named: list[str]) -> None:
+    assert set(named) <= set(files_named(question))
 
 
 def test_a_door_may_name_files_it_received(crm: SandboxCRM, kinds: Registry,

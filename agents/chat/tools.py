@@ -180,11 +180,17 @@ def _params(kinds: Registry, data: dict[str, Any], files: frozenset[str]) -> Par
     return params
 
 
+# A quoted phrase (its quote opening a word and closing one), else a word: an apostrophe
+# inside a word ("o'brien.csv", "don't") is part of it, not a quote.
+_WORD = re.compile(r"""(?<!\S)[(\[{<]*(['"`])(.+?)\1(?=[\s.,;:!?)\]}>]|$)|\S+""")
+
+
 def files_named(text: str) -> list[str]:
     """The words of `text` that could be file paths, as typed (quotes and trailing
     punctuation taken off): what a person named, for `read_tools`."""
-    words = re.findall(r"""[^\s'"`]+|'[^']+'|"[^"]+"|`[^`]+`""", text)
-    return [word.strip("'\"`").lstrip("([{<").rstrip(".,;:!?)]}>") for word in words]
+    words = (m.group(2) if m.group(1) else m.group(0) for m in _WORD.finditer(text))
+    bare = (word.strip("'\"`").lstrip("([{<").rstrip(".,;:!?)]}>") for word in words)
+    return [word for word in bare if word]
 
 
 def _filter(where: str | None) -> Filter | None:
