@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, ConfigDict
 
 from tools.changes import FieldValues
@@ -16,10 +18,12 @@ class Record(BaseModel):
     fields: FieldValues = {}
 
 
-class WriteResult(BaseModel):
-    """What happened to one write: `ok`, or the error the system gave for that item."""
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What happened to one write: `ok`, or the error the system gave for that item.
 
-    model_config = ConfigDict(frozen=True)
+    A plain dataclass: adapters make one per item written, and nothing validates them
+    (a pydantic model cost several times as much to make)."""
 
     key: str
     ok: bool
