@@ -15,7 +15,7 @@ from tests.pg import throwaway_database
 from tools import sandbox
 from tools.crm import CRM
 from tools.errors import SystemFault
-from tools.sandbox import METADATA, SandboxCRM
+from tools.sandbox import METADATA, SandboxCRM, _sql
 
 
 def sqlite_url(path: Path) -> str:
@@ -182,3 +182,15 @@ def _race_to_create(url: str, keys: list[str]) -> list[int]:
         thread.join()
     assert not failures, failures
     return created
+
+
+@pytest.mark.parametrize("total", [0, 1, 7, 512, 513, 1000, 1023, 5000])
+def test_bulk_statements_come_in_a_few_lengths(total: int) -> None:
+    """Pages of a power of two rows each, at most the cap, covering every row once, in order:
+    statements of a few lengths only, so the drivers' statement caches hit."""
+    pages = list(_sql._pages(total, 600))
+    assert [start for start, _ in pages] == [sum(n for _, n in pages[:i])
+                                             for i in range(len(pages))]
+    assert sum(n for _, n in pages) == total
+    assert all(n & (n - 1) == 0 and n <= 512 for _, n in pages)
+    assert len(pages) <= total // 512 + 9

@@ -194,6 +194,30 @@ class CRMConformance:
         crm.update_contacts([("ada@example.com", {"city": None, "company": ""})])
         assert contents(crm) == {"ada@example.com": {"firstname": "Ada"}}
 
+    def test_updates_of_different_fields_in_one_call_leave_the_others(self, crm: CRM) -> None:
+        full = {"firstname": "F", "lastname": "L", "company": "C", "city": "T"}
+        crm.create_contacts([Record(key=f"{n}@example.com", fields=full) for n in "abcd"])
+        # d is not updated: each update touches only its own contact and fields.
+        crm.update_contacts([("a@example.com", {"firstname": "Ann"}),
+                             ("b@example.com", {"lastname": None, "city": "Rome"}),
+                             ("c@example.com", {"company": ""})])
+        assert contents(crm) == {
+            "a@example.com": full | {"firstname": "Ann"},
+            "b@example.com": {"firstname": "F", "company": "C", "city": "Rome"},
+            "c@example.com": {"firstname": "F", "lastname": "L", "city": "T"},
+            "d@example.com": full,
+        }
+
+    def test_creates_of_different_fields_in_one_call_set_only_theirs(self, crm: CRM) -> None:
+        results = crm.create_contacts([
+            contact(f"u{i}@example.com", **({"firstname": f"F{i}"} if i % 2 else {}),
+                    **({"city": f"C{i}"} if i % 3 else {}))
+            for i in range(1, 40)])
+        assert all(oks(results))
+        assert contents(crm) == {
+            f"u{i}@example.com": ({"firstname": f"F{i}"} if i % 2 else {})
+            | ({"city": f"C{i}"} if i % 3 else {}) for i in range(1, 40)}
+
     def test_update_missing_key_is_an_item_error(self, crm: CRM) -> None:
         crm.create_contacts([contact("ada@example.com", firstname="Ada")])
         results = crm.update_contacts([

@@ -67,8 +67,7 @@ def create(conn: Connection, records: Sequence[Record]) -> list[WriteResult]:
     strict = _strict_text(conn)
     errors: dict[int, str] = {}
     seen: set[str] = set()
-    # Rows grouped by the fields they set: unset columns take NULL without being bound.
-    groups: dict[tuple[str, ...], list[Row]] = {}
+    valid: list[Record] = []
     for index, record in enumerate(records):
         key, fields = record.key, record.fields
         error = _create_error(key, seen) or field_error(fields, strict_text=strict)
@@ -76,15 +75,25 @@ def create(conn: Connection, records: Sequence[Record]) -> list[WriteResult]:
             errors[index] = error
             continue
         seen.add(key)
-        groups.setdefault(("email", *fields), []).append((key, *fields.values()))
-    inserted: set[str] = set()
-    for names, rows in groups.items():
-        inserted |= _sql.insert_new(conn, names, rows)
+        valid.append(record)
+    # One statement for every row: the fields any of them sets, NULL where a row sets none
+    # (a new row's unset column is NULL anyway).
+    names = _columns(valid)
+    inserted = _sql.insert_new(conn, ("email", *names), [
+        (r.key, *map(r.fields.get, names)) for r in valid]) if valid else set()
     if len(inserted) < len(seen):  # taken by contacts that existed before this call
         for index, record in enumerate(records):
             if index not in errors and record.key not in inserted:
                 errors[index] = EXISTS
     return results([record.key for record in records], errors)
+
+
+def _columns(records: Sequence[Record]) -> tuple[str, ...]:
+    """The writable fields any of `records` sets, in table order."""
+    named: set[str] = set()
+    for record in records:
+        named.update(record.fields)
+    return tuple(name for name in WRITABLE_FIELDS if name in named)
 
 
 def _create_error(key: str, seen: set[str]) -> str | None:
@@ -108,16 +117,15 @@ def update_many(conn: Connection, updates: Sequence[tuple[str, FieldValues]]) ->
             errors[index] = error
         else:
             merged[key] = {**merged[key], **fields} if key in merged else fields
+    # The contacts among the keys, locked: each found is updated (an update of no fields
+    # only asks whether the contact exists).
+    found = _sql.existing(conn, list(merged), lock=True) if merged else set()
     groups: dict[tuple[str, ...], list[Row]] = {}
-    untouched: list[str] = []  # no fields to set: only whether they exist matters
     for key, fields in merged.items():
-        if fields:
+        if fields and key in found:
             groups.setdefault(tuple(fields), []).append((key, *fields.values()))
-        else:
-            untouched.append(key)
-    found = _sql.existing(conn, untouched) if untouched else set()
     for names, rows in groups.items():
-        found |= _sql.update(conn, names, rows)
+        _sql.update(conn, names, rows)
     for index, (key, _) in enumerate(updates):
         if key not in found:
             errors.setdefault(index, MISSING)

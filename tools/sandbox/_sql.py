@@ -4,7 +4,7 @@ SQLAlchemy builds the schema, pools connections and runs the transactions; but i
 per-row parameter and result processing costs more than SQLite's own insert, and the
 sandbox must keep up with a bare script writing a million rows. So the statements that
 touch every row (existence checks, reads, inserts, updates, member inserts) are written
-here once, in SQL that SQLite (3.35+: RETURNING, UPDATE FROM) and PostgreSQL share, and
+here once, in SQL that SQLite (3.35+: RETURNING) and PostgreSQL share, and
 run on the DBAPI cursor of the connection's current transaction. Identifiers are fixed
 names, never user input. Written values pass through ``NULLIF(value, '')``: an empty
 string is stored as NULL.
@@ -65,9 +65,12 @@ def _marks(ph: str, size: int) -> str:
     return ", ".join([ph] * size)
 
 
-def existing(conn: Connection, keys: Sequence[str]) -> set[str]:
-    """Which of `keys` are contacts."""
-    return {row[0] for row in _select_in(conn, "email", keys)}
+def existing(conn: Connection, keys: Sequence[str], lock: bool = False) -> set[str]:
+    """Which of `keys` are contacts; with `lock`, locked until the transaction ends, so
+    none is deleted before the caller writes it (PostgreSQL: ``FOR UPDATE``; a SQLite
+    writer holds the database's write lock already)."""
+    locking = " FOR UPDATE" if lock and conn.dialect.name == "postgresql" else ""
+    return {row[0] for row in _select_in(conn, "email", keys, locking)}
 
 
 def read(conn: Connection, keys: Sequence[str]) -> list[Row]:
@@ -75,13 +78,15 @@ def read(conn: Connection, keys: Sequence[str]) -> list[Row]:
     return _select_in(conn, CONTACT_COLUMNS, keys)
 
 
-def _select_in(conn: Connection, columns: str, keys: Sequence[str]) -> list[Row]:
+def _select_in(conn: Connection, columns: str, keys: Sequence[str],
+               suffix: str = "") -> list[Row]:
     rows: list[Row] = []
     ph = placeholder(conn)
     with cursor(conn) as cur:
         for chunk in in_chunks(keys):
             cur.execute(
-                f"SELECT {columns} FROM contacts WHERE email IN ({_marks(ph, len(chunk))})",
+                f"SELECT {columns} FROM contacts WHERE email IN ({_marks(ph, len(chunk))})"
+                + suffix,
                 chunk,
             )
             rows.extend(cur.fetchall())
@@ -154,6 +159,10 @@ def member_page(conn: Connection, list_id: int, after: str | None, size: int) ->
         return [row[0] for row in cur.fetchall()]
 
 
+# Rows per multi-row statement: a power of two (see `_pages`), within SQLite's old limit.
+PAGE_ROWS = 512
+
+
 @lru_cache(maxsize=256)
 def _insert_new(ph: str, names: tuple[str, ...], count: int) -> str:
     values = "(" + ", ".join([ph] + [f"NULLIF({ph}, '')"] * (len(names) - 1)) + ")"
@@ -166,45 +175,53 @@ def _insert_new(ph: str, names: tuple[str, ...], count: int) -> str:
 def insert_new(conn: Connection, names: tuple[str, ...], rows: Sequence[Row]) -> set[str]:
     """Insert rows of `names` (``email`` first) whose key is new; return the keys inserted.
 
-    One multi-row INSERT per page: ``ON CONFLICT DO NOTHING RETURNING`` tells which keys
+    Multi-row INSERTs (`_pages`): ``ON CONFLICT DO NOTHING RETURNING`` tells which keys
     were new in the same statement, race-free, with no read beforehand.
     """
-    per_page = max(1, min(1000, MAX_PARAMS // len(names)))
-    return _returned_keys(conn, rows, per_page, lambda ph, n: _insert_new(ph, names, n))
+    return _returned_keys(conn, rows, len(names),
+                          lambda ph, n: _insert_new(ph, names, n))
 
 
-@lru_cache(maxsize=256)
-def _update_from(ph: str, names: tuple[str, ...], count: int) -> str:
-    # VALUES columns are column1 (the key), column2, ... on both SQLite and PostgreSQL.
-    sets = ", ".join(f"{name} = NULLIF(v.column{i}, '')" for i, name in enumerate(names, 2))
-    values = "(" + ", ".join([ph] * (len(names) + 1)) + ")"
-    return (
-        f"UPDATE contacts SET {sets}, updated_at = CURRENT_TIMESTAMP"
-        f" FROM (VALUES {', '.join([values] * count)}) AS v"
-        " WHERE contacts.email = v.column1 RETURNING contacts.email"
-    )
+@lru_cache(maxsize=64)
+def _update(ph: str, names: tuple[str, ...]) -> str:
+    sets = ", ".join(f"{name} = NULLIF({ph}, '')" for name in names)
+    return f"UPDATE contacts SET {sets}, updated_at = CURRENT_TIMESTAMP WHERE email = {ph}"
 
 
-def update(conn: Connection, names: tuple[str, ...], rows: Sequence[Row]) -> set[str]:
-    """Set the columns `names` of contacts from rows of (email, *values); return the keys
-    updated (the others are not contacts). Keys must be distinct.
+def update(conn: Connection, names: tuple[str, ...], rows: Sequence[Row]) -> None:
+    """Set the columns `names` of contacts from rows of (email, *values). The keys must be
+    contacts, locked by the caller's transaction (`existing(..., lock=True)`).
 
-    One ``UPDATE ... FROM (VALUES ...) RETURNING`` per page finds and writes the rows in a
-    single statement, with no existence check beforehand.
+    One statement per set of names, run row by row with the driver's executemany: its
+    text is the same for every batch, so it is prepared once.
     """
-    per_page = max(1, min(1000, MAX_PARAMS // (len(names) + 1)))
-    return _returned_keys(conn, rows, per_page, lambda ph, n: _update_from(ph, names, n))
+    with cursor(conn) as cur:
+        cur.executemany(_update(placeholder(conn), names), [(*row[1:], row[0]) for row in rows])
 
 
-def _returned_keys(conn: Connection, rows: Sequence[Row], per_page: int,
+def _pages(total: int, most: int) -> Iterator[tuple[int, int]]:
+    """(start, rows) of pages covering `total` rows, each a power of two of at most `most`
+    rows: a few statement texts serve every batch, so the drivers' caches of prepared
+    statements hit (a statement of a new length is parsed anew, and a long one costs more
+    to parse than to run)."""
+    start, size = 0, 1 << (max(1, most).bit_length() - 1)
+    while start < total:
+        while size > total - start:
+            size >>= 1
+        yield start, size
+        start += size
+
+
+def _returned_keys(conn: Connection, rows: Sequence[Row], width: int,
                    statement: Callable[[str, int], str]) -> set[str]:
-    """Run `statement(placeholder, rows in page)` page by page; the keys it RETURNs."""
+    """Run `statement(placeholder, rows in page)` page by page over rows of `width` values;
+    the keys it RETURNs."""
     keys: set[str] = set()
     ph = placeholder(conn)
     with cursor(conn) as cur:
-        for start in range(0, len(rows), per_page):
-            page = rows[start:start + per_page]
-            cur.execute(statement(ph, len(page)), [v for row in page for v in row])
+        for start, size in _pages(len(rows), min(PAGE_ROWS, MAX_PARAMS // width)):
+            page = rows[start:start + size]
+            cur.execute(statement(ph, size), [v for row in page for v in row])
             keys.update(row[0] for row in cur.fetchall())
     return keys
 
