@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from agents.plans import BatchHeader, Reject, decode_batch
 from approvals import schema as t
@@ -13,6 +13,26 @@ from approvals.store import Store, insert_rows
 from tools.changes import Change
 
 REJECT_COLUMNS = ("job", "row", "kind", "field", "value", "reason")
+
+
+def insert_batch(conn: Connection, job: int, header: BatchHeader, encoded: bytes) -> None:
+    """`PlanRows.write_batch`, in the caller's transaction."""
+    conn.execute(insert(t.batches).values(
+        job=job, batch=header.batch, stage=header.stage, size=header.size,
+        digest=header.digest, state="pending", applied=0, failed=0))
+    conn.execute(insert(t.batch_changes).values(job=job, batch=header.batch, changes=encoded))
+
+
+def insert_rejects(conn: Connection, job: int, rejects: list[Reject]) -> None:
+    """`PlanRows.write_rejects`, in the caller's transaction."""
+    insert_rows(conn, "rejects", REJECT_COLUMNS,
+                [(job, r.row, r.kind, r.field, r.value, r.reason) for r in rejects])
+
+
+def drop_plan(conn: Connection, job: int) -> None:
+    """Delete whatever of a plan has been stored: its batches and rejects."""
+    for table in (t.batch_changes, t.batches, t.rejects):
+        conn.execute(table.delete().where(table.c.job == job))
 
 
 class PlanRows:
@@ -25,17 +45,12 @@ class PlanRows:
                     encoded: bytes) -> None:
         """Store one batch (its header, and its changes as `encoded`) in one transaction."""
         with self.store.begin() as conn:
-            conn.execute(insert(t.batches).values(
-                job=job, batch=header.batch, stage=header.stage, size=header.size,
-                digest=header.digest, state="pending", applied=0, failed=0))
-            conn.execute(insert(t.batch_changes).values(job=job, batch=header.batch,
-                                                        changes=encoded))
+            insert_batch(conn, job, header, encoded)
 
     def write_rejects(self, job: int, rejects: list[Reject]) -> None:
         """Store rows the plan will not write."""
-        rows = [(job, r.row, r.kind, r.field, r.value, r.reason) for r in rejects]
         with self.store.begin() as conn:
-            insert_rows(conn, "rejects", REJECT_COLUMNS, rows)
+            insert_rejects(conn, job, rejects)
 
     def headers(self, job: int) -> list[BatchHeader]:
         """The job's batch headers in execution order (stage, then batch)."""

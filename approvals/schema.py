@@ -39,6 +39,9 @@ jobs = Table(
     Column("total", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The planner's lease while the job is planning (`approvals.plan_lease`).
+    Column("plan_token", String(32)),
+    Column("plan_lease_until", DateTime(timezone=True)),
 )
 
 transitions = Table(

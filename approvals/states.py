@@ -16,7 +16,8 @@ STATES: tuple[State, ...] = (
 
 ALLOWED: dict[State, frozenset[State]] = {
     "queued": frozenset({"planning", "cancelled"}),
-    "planning": frozenset({"awaiting_approval", "approved", "failed"}),
+    # planning -> planning: planned again, its planner's lease having run out.
+    "planning": frozenset({"planning", "awaiting_approval", "approved", "failed"}),
     "awaiting_approval": frozenset({"approved", "rejected", "expired", "cancelled"}),
     "approved": frozenset({"running", "cancelled"}),
     "running": frozenset({"succeeded", "partially_failed", "failed"}),

@@ -149,7 +149,8 @@ def rollback(job: JobId, user: AsUser = None, as_json: Json = False,
 
 @cli.command()
 def resume(job: JobId, as_json: Json = False, wait: Wait = False) -> None:
-    """Run an approved or interrupted job again; batches already done are skipped.
+    """Run an approved or interrupted job again; batches already done are skipped. A job
+    whose planner stopped half-way (its planning lease ran out) is planned again.
 
     Example: mops resume 3   (after a crash or Ctrl-C during mops approve)
     """

@@ -32,7 +32,7 @@ class Jobs:
         job = self.rt.store.create_job(request)
         try:
             return self.runner.plan(job)
-        except Exception:          # bad input, or the queue unreachable: no job is left ...
+        except BaseException:      # bad input, the queue unreachable, Ctrl-C: no job is left ...
             current = self.rt.store.get(job)
             if current.state in ("queued", "planning") or current.digest is None:
                 self.rt.store.forget(job)
@@ -41,7 +41,10 @@ class Jobs:
             raise
 
     def resume(self, job: int) -> Job:
-        """Run an approved or interrupted job again; batches already done are skipped."""
+        """Run an approved or interrupted job again; batches already done are skipped. A job
+        whose planning never finished (its planner stopped) is planned again."""
+        if self.rt.store.get(job).state in ("queued", "planning"):
+            return self.runner.plan(job)
         return self.runner.execute(job)
 
     def decide(self, job: int, actor: str, verdict: Verdict, *, digest: str | None = None,

@@ -10,10 +10,11 @@ from sqlalchemy import func, insert, select
 
 from agents.kinds import PlanContext
 from agents.plans import PlanBuilder, bind
-from approvals import chain
+from approvals import chain, plan_lease
 from approvals import schema as t
 from approvals.errors import ApprovalsError
 from approvals.execute import BatchResult, execute_batch
+from approvals.plan_rows import drop_plan
 from approvals.states import State
 from approvals.store import Job, now
 from tasks.runtime import Runtime
@@ -22,18 +23,20 @@ from tools.readonly import read_only
 from tools.sheet import Target
 
 SYSTEM = "mops"
+_RELEASED = {"plan_token": None, "plan_lease_until": None}   # planning over: no lease
 
 
 class PlanningFailed(Exception):
     """Planning stopped on bad input or a refused request; the job is `failed`."""
 
 
-def plan_job(rt: Runtime, job_id: int) -> Job:
-    """Plan a queued job; it ends awaiting approval, or approved when policy allows."""
+def plan_job(rt: Runtime, job_id: int, lease: float = plan_lease.LEASE) -> Job:
+    """Plan a queued job (or one whose planner stopped: see `approvals.plan_lease`); it ends
+    awaiting approval, or approved when policy allows."""
     job = rt.store.get(job_id)
-    rt.store.move(job_id, "planning", SYSTEM)
-    builder = PlanBuilder(job_id, job.kind, rt.rows, rt.batch_size,
-                          scope={"target": job.target, "params": job.params})
+    token = plan_lease.claim(rt.store, job_id, SYSTEM, lease)
+    builder = PlanBuilder(job_id, job.kind, plan_lease.FencedSink(rt.store, token, lease),
+                          rt.batch_size, scope={"target": job.target, "params": job.params})
     crm = rt.connect(job.target)
     try:
         kind = rt.kinds.get(job.kind)
@@ -41,27 +44,34 @@ def plan_job(rt: Runtime, job_id: int) -> Job:
         kind.plan(rt.kinds.parse_params(job.params),
                   PlanContext(job_id, read_only(crm), builder))
         plan = builder.finish()
+    except plan_lease.PlanningLost:
+        raise                       # another planner has the job now: its plan is theirs
     except Exception as exc:  # bad input, or the CRM failing: the job fails, nothing is kept
         message = str(exc) if isinstance(exc, InputError | ApprovalsError) else (
             f"{type(exc).__name__}: {exc}")
-        _drop_plan(rt, job_id)
-        rt.store.move(job_id, "failed", SYSTEM, "planning failed", error=message)
+        with rt.store.begin() as conn:
+            plan_lease.renew(conn, job_id, token, lease)     # only while it is ours
+            drop_plan(conn, job_id)
+            rt.store.move(job_id, "failed", SYSTEM, "planning failed", conn, error=message,
+                          **_RELEASED)
         raise PlanningFailed(message) from exc
     finally:
         crm.close()
     requirement = rt.policy.requirement(plan)
     plan = plan.model_copy(update={"digest": bind(plan.digest, requirement.model_dump())})
     with rt.store.begin() as conn:
+        plan_lease.renew(conn, job_id, token, lease)   # a plan is recorded only by its planner
         rt.store.record_plan(plan, requirement.model_dump(), conn)
         if requirement.auto:
             actor = f"policy:{requirement.rule}"
             conn.execute(insert(t.decisions).values(
                 job=job_id, actor=actor, verdict="approve", digest=plan.digest,
                 comment="auto-approved by policy", door="policy", at=now()))
-            rt.store.move(job_id, "approved", actor, "auto-approved by policy", conn)
+            rt.store.move(job_id, "approved", actor, "auto-approved by policy", conn,
+                          **_RELEASED)
         else:
             rt.store.move(job_id, "awaiting_approval", SYSTEM,
-                          f"needs {requirement.approvals} approval(s)", conn)
+                          f"needs {requirement.approvals} approval(s)", conn, **_RELEASED)
     rt.notify(job_id)
     return rt.store.get(job_id)
 
@@ -120,9 +130,3 @@ def halt_job(rt: Runtime, job_id: int, reason: str) -> None:
     if rt.store.get(job_id).state == "running":
         rt.store.move(job_id, "failed", SYSTEM, "stopped by the gate", error=reason)
         rt.notify(job_id)
-
-
-def _drop_plan(rt: Runtime, job_id: int) -> None:
-    with rt.store.begin() as conn:
-        for table in (t.batch_changes, t.batches, t.rejects):
-            conn.execute(table.delete().where(table.c.job == job_id))

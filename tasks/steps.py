@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from approvals import leases
+from approvals import leases, plan_lease
 from approvals.errors import ApprovalsError, ExecutionRefused
 from approvals.execute import BatchBusy
 from approvals.store import now
@@ -26,7 +26,7 @@ class Steps:
     def plan(self, job: int) -> None:
         """Plan a queued job; start it if policy approved it."""
         try:
-            planned = plan_job(self.rt, job)
+            planned = plan_job(self.rt, job, self.lease)
         except PlanningFailed as exc:
             log.info("job %s: planning failed: %s", job, exc)
             return
@@ -84,4 +84,7 @@ class Steps:
                 if stale.updated_at < cutoff:
                     self.send(task, stale.job)
                     sent += 1
+        for job in plan_lease.stalled(self.rt.store):   # its planner stopped half-way
+            self.send("plan", job)
+            sent += 1
         return sent

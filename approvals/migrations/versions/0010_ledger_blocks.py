@@ -32,6 +32,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Refused before anything is dropped. (On SQLite, run downgrades one revision at a time:
+    # pysqlite commits DDL as it goes, so a later refusal cannot undo an earlier step.)
     blocks = op.get_bind().execute(sa.text("SELECT count(*) FROM ledger_blocks")).scalar()
     if blocks:
         # As rows they would need new hashes, and every job seal after them would break.
