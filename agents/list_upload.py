@@ -17,7 +17,7 @@ from agents.kinds import PlanContext, Services
 from agents.plans import Reject
 from agents.requests import ListUploadParams
 from agents.suggest import FuzzySuggester, Suggester
-from tools.changes import MEMBER_IN, MEMBER_OUT, Change
+from tools.changes import MEMBER_IN, MEMBER_OUT, Change, FieldValues
 from tools.fields import CONTACT_FIELD_NAMES
 from tools.key_sort import KeySort
 from tools.leads import Lead, read_leads
@@ -74,8 +74,8 @@ class ListUploadKind:
                     op="create", object="contact", key=lead.email, after=dict(lead.fields),
                     reason=f"row {lead.row}: new contact"))
             else:
-                diff = {f: v for f, v in lead.fields.items()
-                        if (record.fields.get(f) or None) != v}
+                diff: FieldValues = {f: v for f, v in lead.fields.items()
+                                     if (record.fields.get(f) or None) != v}
                 if diff:
                     ctx.plan.add(STAGE_CONTACTS, Change(
                         op="update", object="contact", key=lead.email, after=diff,

@@ -7,23 +7,35 @@ in `list_name` and carry ``{"member": false}`` → ``{"member": true}`` (or the 
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Literal, get_args
 
 import orjson
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 Op = Literal["create", "update", "delete", "add_member", "remove_member"]
 ObjectType = Literal["contact", "list", "list_membership", "link"]
 FieldValues = dict[str, str | None]
 
+_OPS, _OBJECTS = frozenset(get_args(Op)), frozenset(get_args(ObjectType))
+
 MEMBER_OUT: FieldValues = {"member": None}
 MEMBER_IN: FieldValues = {"member": "true"}
 
 
-class Change(BaseModel):
-    """One intended write to one record of an outside system."""
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One intended write to one record of an outside system.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    A frozen dataclass, not a pydantic model: every phase of a job makes or reads one per
+    change, and a model cost twice as much to make. Where changes come from stored bytes
+    (a plan's batches, the ledger) they are validated as a list with pydantic
+    (`TypeAdapter(list[Change])`, extra fields forbidden); made in code, the operation and
+    the object type are checked here. `model_dump` and `model_copy` are kept for job kinds
+    written against the model.
+    """
+
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
 
     op: Op
     object: ObjectType
@@ -33,13 +45,24 @@ class Change(BaseModel):
     list_name: str | None = None
     reason: str = ""
 
-    def canonical(self) -> bytes:
-        """Canonical JSON (sorted keys, no spaces): the bytes that plan digests hash.
+    def __post_init__(self) -> None:
+        if self.op not in _OPS or self.object not in _OBJECTS:
+            raise ValueError(f"a change needs an op of {sorted(_OPS)} and an object of "
+                             f"{sorted(_OBJECTS)}, not {self.op!r} on {self.object!r}")
 
-        The same bytes as ``canonical_json(self.model_dump())``: every field is a plain JSON
-        value, so the field values are serialised as they are, without pydantic's dump.
-        """
-        return canonical_json(self.__dict__)
+    def canonical(self) -> bytes:
+        """Canonical JSON (sorted keys, no spaces): the bytes that plan digests hash."""
+        return canonical_json(self.model_dump())
+
+    def model_dump(self) -> dict[str, Any]:
+        """The change as a dict of plain JSON values."""
+        return {"after": self.after, "before": self.before, "key": self.key,
+                "list_name": self.list_name, "object": self.object, "op": self.op,
+                "reason": self.reason}
+
+    def model_copy(self, update: dict[str, Any] | None = None) -> Change:
+        """A copy with the fields in `update` replaced."""
+        return replace(self, **(update or {}))
 
 
 def canonical_json(value: object) -> bytes:
