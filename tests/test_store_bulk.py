@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import inspect
 
-from agents.plans import batch_digest
+from agents.plans import batch_digest, decode_batch
 from approvals import chain, ledger
 from mops.app import App
 from tests.helpers import SMALL_LEADS as LEADS
@@ -35,6 +37,24 @@ def test_canonical_bytes_are_those_of_the_model_dump() -> None:
     assert changes[2].canonical() == (
         b'{"after":{"name":"Expo"},"before":null,"key":"Expo","list_name":null,'
         b'"object":"list","op":"create","reason":""}')
+
+
+@pytest.mark.parametrize("line", [
+    b'{"op":"upsert","object":"contact","key":"a@b.com"}',            # no such operation
+    b'{"op":"create","object":"deal","key":"a@b.com"}',               # no such object
+    b'{"op":"create","object":"contact","key":"a@b.com","sql":"x"}',  # an extra field
+    b'{"op":"create","object":"contact","key":"a@b.com","after":{"city":1}}',  # not text
+])
+def test_changes_read_from_storage_are_validated(line: bytes) -> None:
+    with pytest.raises(ValidationError):
+        decode_batch(line + b"\n")
+
+
+def test_a_change_made_in_code_needs_a_known_op_and_object() -> None:
+    with pytest.raises(ValueError, match="not 'upsert' on 'contact'"):
+        Change(op="upsert", object="contact", key="a@b.com")  # type: ignore[arg-type]
+    made = Change(op="create", object="contact", key="a@b.com", after={"city": "x"})
+    assert made.model_copy(update={"key": "c@d.com"}).key == "c@d.com" and made.key == "a@b.com"
 
 
 def test_plan_rows_read_back_as_written(small_batches: App, tmp_path: Path) -> None:
