@@ -78,7 +78,7 @@ def _write_leads(home: Path) -> Path:
 def _snapshot(home: Path) -> tuple[list[object], list[object]]:
     crm = SandboxCRM(f"sqlite:///{(home / 'sandbox.db').resolve()}")
     try:
-        return ([r.model_dump() for r in crm.iter_contacts()], list(crm.iter_memberships()))
+        return ([(r.key, r.fields) for r in crm.iter_contacts()], list(crm.iter_memberships()))
     finally:
         crm.close()
 

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from tools.changes import FieldValues
 
 
-class Record(BaseModel):
-    """One record of an outside system: its key (a contact's e-mail) and field values."""
+@dataclass(slots=True)
+class Record:
+    """One record of an outside system: its key (a contact's e-mail) and field values.
 
-    model_config = ConfigDict(extra="forbid")
+    A plain dataclass: adapters make one per record they read, and every phase of a job
+    reads each record it writes. `model_copy(update=...)` is kept for adapters written
+    against the pydantic model this was."""
 
     key: str
-    fields: FieldValues = {}
+    fields: FieldValues = field(default_factory=dict)
+
+    def model_copy(self, update: dict[str, Any] | None = None) -> Record:
+        """A copy with the fields in `update` replaced."""
+        return replace(self, **(update or {}))
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,8 +66,8 @@ def to_record(properties: Mapping[str, Any]) -> Record | None:
     key = properties.get(KEY)
     if not key:
         return None
-    fields = {FIELD_OF[p]: v for p, v in properties.items()
-              if p in FIELD_OF and p != KEY and isinstance(v, str) and v}
+    fields: FieldValues = {FIELD_OF[p]: v for p, v in properties.items()
+                           if p in FIELD_OF and p != KEY and isinstance(v, str) and v}
     return Record(key=key, fields=fields)
 
 

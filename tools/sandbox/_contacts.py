@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import TypeAdapter
 from sqlalchemy.engine import Connection
 
 from tools.changes import FieldValues
@@ -19,8 +18,6 @@ from tools.sandbox import _sql
 from tools.sandbox._sql import Row
 
 _WRITABLE = frozenset(WRITABLE_FIELDS)
-# Validating the whole list at once costs a fifth less than one constructor call per row.
-_RECORDS = TypeAdapter(list[Record])
 
 
 def read(conn: Connection, keys: Sequence[str]) -> dict[str, Record]:
@@ -35,13 +32,11 @@ def page(conn: Connection, after: str | None, size: int) -> list[Record]:
 
 def to_records(rows: Sequence[Row]) -> list[Record]:
     """Records from rows of (email, *WRITABLE_FIELDS), without their empty fields."""
-    return _RECORDS.validate_python([
-        {"key": row[0], "fields": {
-            name: value for name, value in zip(WRITABLE_FIELDS, row[1:], strict=True)
-            if value is not None
-        }}
+    return [
+        Record(row[0], {name: value for name, value in zip(WRITABLE_FIELDS, row[1:],
+                                                           strict=True) if value is not None})
         for row in rows
-    ])
+    ]
 
 
 def field_error(fields: FieldValues, *, strict_text: bool) -> str | None:
