@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -127,6 +128,9 @@ class PlanBuilder:
     _batches: list[BatchHeader] = field(default_factory=list)
     _fields: set[str] = field(default_factory=set)
     _ops: set[str] = field(default_factory=set)
+    # Called as the planner goes (each count, reject and stored batch): the job store renews
+    # the planner's lease through it (`approvals.plan_lease.FencedSink.touch`).
+    heartbeat: Callable[[], None] | None = None
     _rejects: int = 0
     _rejects_hash: hashlib._Hash = field(default_factory=hashlib.sha256)
 
@@ -144,9 +148,14 @@ class PlanBuilder:
     def count(self, what: str, n: int = 1) -> None:
         """Count something that is not a write (unchanged rows, duplicates, …)."""
         self.summary[what] += n
+        if self.heartbeat:
+            self.heartbeat()
 
     def reject(self, rejects: list[Reject]) -> None:
-        """Record rows the plan will not write; each is counted by its kind."""
+        """Record rows the plan will not write; each is counted by its kind. (A planner may
+        call this with none, as a sign of life between writes.)"""
+        if self.heartbeat:
+            self.heartbeat()
         if not rejects:
             return
         for r in rejects:
@@ -171,6 +180,8 @@ class PlanBuilder:
 
     def _flush(self, stage: int) -> None:
         changes = self._pending.pop(stage, [])
+        if self.heartbeat:
+            self.heartbeat()
         if not changes:
             return
         encoded = encode_batch(changes)

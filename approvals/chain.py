@@ -2,7 +2,7 @@
 
 Each batch is chained on its own, so workers on different batches never wait for each
 other: its entries when they are written ahead, as one block (block hash = sha256(genesis +
-the block's bytes)), and when it is sealed its outcome (which entries failed, and when)
+a tag + the block's bytes)), and when it is sealed its outcome (which entries failed, and when)
 after that, into the batch's head. Blocks are written once and never updated. When a job
 ends, its batch heads are chained in execution order into the job's head, and the job's
 seal is chained after the previous job's seal. `verify` recomputes all of it: an edited,
@@ -40,9 +40,14 @@ def link_bytes(prev: str, data: bytes) -> str:
     return hashlib.sha256(prev.encode() + b"\n" + data).hexdigest()
 
 
+# Hashed before a block's bytes, so no block can ever hash like an entry of the older
+# row-per-entry chain (or the reverse).
+BLOCK_TAG = b"mops-ledger-block/1\n"
+
+
 def block_hash(encoded: bytes) -> str:
     """The hash of a batch's block of entries (`ledger.encode_block`): its first link."""
-    return link_bytes(GENESIS, encoded)
+    return link_bytes(GENESIS, BLOCK_TAG + encoded)
 
 
 class LeaseLost(Exception):

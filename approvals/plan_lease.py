@@ -8,16 +8,19 @@ it is planned from the start. So a planner killed half-way leaves a job that the
 message (redelivered, sent by the sweep, or `mops resume`) plans again, and a planner that
 was only slow cannot mix its batches into the new plan.
 
-The lease must outlast the longest stretch between two writes of a plan (a list upload
-reads its whole file before its first batch).
+The planner renews the lease as it goes (`FencedSink.touch`, from every change, count or
+reject it makes), so the lease need only outlast the longest single step: one read of the
+target. A job whose planners keep stopping (a worker killed for memory each time) is failed
+after `ATTEMPTS` of them, not planned again forever.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import ColumnElement, Connection, or_, select, update
 
 from agents.plans import BatchHeader, Reject
 from approvals import schema as t
@@ -28,6 +31,7 @@ from tools.changes import Change
 
 J = t.jobs
 LEASE = 600.0      # seconds
+ATTEMPTS = 3       # planners that may stop before the job is failed instead of re-planned
 
 
 class PlanningBusy(ApprovalsError):
@@ -41,23 +45,40 @@ class PlanningLost(ApprovalsError):
 def claim(store: Store, job: int, actor: str, lease: float = LEASE) -> str:
     """Take the job's planning lease and return its token: a queued job moves to planning;
     a job planning under a lease that has run out is planned again from the start, its
-    partial plan dropped. Raises `PlanningBusy` while another planner's lease is live."""
+    partial plan dropped (after `ATTEMPTS` planners stopped, it is failed instead, and
+    `PlanningLost` raised). Raises `PlanningBusy` while another planner's lease is live."""
     at, token = now(), uuid.uuid4().hex
-    expired = or_(J.c.plan_lease_until.is_(None), J.c.plan_lease_until < at)
     with store.begin() as conn:
         taken = conn.execute(update(J).where(
-            J.c.id == job, (J.c.state == "queued") | ((J.c.state == "planning") & expired),
-        ).values(plan_token=token, plan_lease_until=at + timedelta(seconds=lease)))
+            J.c.id == job, (J.c.state == "queued") | ((J.c.state == "planning") & _expired(at)),
+        ).values(plan_token=token, plan_lease_until=at + timedelta(seconds=lease),
+                 plan_attempts=J.c.plan_attempts + 1))
         if taken.rowcount != 1:
             _refuse(conn, job)
-        state = conn.execute(select(J.c.state).where(J.c.id == job)).scalar_one()
-        if state == "planning":
-            drop_plan(conn, job)
+        state, attempts = conn.execute(
+            select(J.c.state, J.c.plan_attempts).where(J.c.id == job)).one()
+        if state == "queued":
+            store.move(job, "planning", actor, conn=conn)
+            return token
+        drop_plan(conn, job)
+        if attempts > ATTEMPTS:
+            store.move(job, "failed", actor, "planning failed", conn, plan_token=None,
+                       plan_lease_until=None, error=f"its planner stopped {attempts - 1} times "
+                       "before finishing (killed, or out of memory?)")
+        else:
             store.move(job, "planning", actor, "planned again: its planner stopped before "
                        "finishing (its lease ran out)", conn)
-        else:
-            store.move(job, "planning", actor, conn=conn)
+    if attempts > ATTEMPTS:
+        raise PlanningLost(f"job {job} failed: its planner stopped {attempts - 1} times")
     return token
+
+
+def _expired(at: datetime) -> ColumnElement[bool]:
+    """The planning lease has run out at `at`. A job planning with no lease at all (moved
+    to planning by a version before migration 0011) counts as stopped once it has not
+    moved for a whole lease, so a planner of that version still running is left alone."""
+    return or_(J.c.plan_lease_until < at, J.c.plan_lease_until.is_(None)
+               & (J.c.updated_at < at - timedelta(seconds=LEASE)))
 
 
 def _refuse(conn: Connection, job: int) -> None:
@@ -85,8 +106,7 @@ def renew(conn: Connection, job: int, token: str, lease: float = LEASE) -> None:
 
 def stalled(store: Store) -> list[int]:
     """Jobs planning under a lease that has run out: their planner stopped."""
-    query = select(J.c.id).where(J.c.state == "planning", or_(
-        J.c.plan_lease_until.is_(None), J.c.plan_lease_until < now())).order_by(J.c.id)
+    query = select(J.c.id).where(J.c.state == "planning", _expired(now())).order_by(J.c.id)
     with store.engine.connect() as conn:
         return [int(job) for job in conn.execute(query).scalars()]
 
@@ -97,6 +117,15 @@ class FencedSink:
 
     def __init__(self, store: Store, token: str, lease: float = LEASE) -> None:
         self.store, self.token, self.lease = store, token, lease
+        self._renewed = time.monotonic()
+
+    def touch(self, job: int) -> None:
+        """Renew the lease if a third of it has passed since it was last renewed: a planner
+        that is reading, not writing, is still alive (`PlanBuilder` calls this as it goes)."""
+        if time.monotonic() - self._renewed >= self.lease / 3:
+            with self.store.begin() as conn:
+                renew(conn, job, self.token, self.lease)
+            self._renewed = time.monotonic()
 
     def write_batch(self, job: int, header: BatchHeader, changes: list[Change],
                     encoded: bytes) -> None:
@@ -104,9 +133,11 @@ class FencedSink:
         with self.store.begin() as conn:
             renew(conn, job, self.token, self.lease)
             insert_batch(conn, job, header, encoded)
+        self._renewed = time.monotonic()
 
     def write_rejects(self, job: int, rejects: list[Reject]) -> None:
         """Store rows the plan will not write, if the lease is still ours."""
         with self.store.begin() as conn:
             renew(conn, job, self.token, self.lease)
             insert_rejects(conn, job, rejects)
+        self._renewed = time.monotonic()

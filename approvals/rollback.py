@@ -127,7 +127,7 @@ def inverses_of(entries: list[dict[str, Any]]) -> list[Change]:
 def _inverse_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of the change that undoes a ledger entry, as plain values.
 
-    Membership values are `MEMBER_IN` itself: validation copies a dict into its model.
+    Membership values are copies of `MEMBER_IN`: a change keeps the dict it is given.
     """
     op, obj, key, after = entry["op"], entry["object"], entry["key"], entry["after"]
     reason = f"undo {op}"
@@ -138,10 +138,10 @@ def _inverse_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
                 "reason": reason}
     if op == "add_member":
         return {"op": "remove_member", "object": obj, "key": key,
-                "list_name": entry["list_name"], "before": MEMBER_IN, "reason": reason}
+                "list_name": entry["list_name"], "before": dict(MEMBER_IN), "reason": reason}
     if op == "remove_member":
         return {"op": "add_member", "object": obj, "key": key,
-                "list_name": entry["list_name"], "after": MEMBER_IN, "reason": reason}
+                "list_name": entry["list_name"], "after": dict(MEMBER_IN), "reason": reason}
     if op != "update":
         raise ValueError(f"a ledger entry with an unknown op: {op!r}")
     before = entry["before"] or {}

@@ -42,6 +42,7 @@ jobs = Table(
     # The planner's lease while the job is planning (`approvals.plan_lease`).
     Column("plan_token", String(32)),
     Column("plan_lease_until", DateTime(timezone=True)),
+    Column("plan_attempts", Integer, nullable=False, server_default="0"),
 )
 
 transitions = Table(

@@ -35,15 +35,22 @@ def plan_job(rt: Runtime, job_id: int, lease: float = plan_lease.LEASE) -> Job:
     awaiting approval, or approved when policy allows."""
     job = rt.store.get(job_id)
     token = plan_lease.claim(rt.store, job_id, SYSTEM, lease)
-    builder = PlanBuilder(job_id, job.kind, plan_lease.FencedSink(rt.store, token, lease),
-                          rt.batch_size, scope={"target": job.target, "params": job.params})
-    crm = rt.connect(job.target)
+    sink = plan_lease.FencedSink(rt.store, token, lease)
+    builder = PlanBuilder(job_id, job.kind, sink, rt.batch_size,
+                          scope={"target": job.target, "params": job.params},
+                          heartbeat=lambda: sink.touch(job_id))
     try:
-        kind = rt.kinds.get(job.kind)
-        # A planner reads and proposes: it gets a view that refuses writes.
-        kind.plan(rt.kinds.parse_params(job.params),
-                  PlanContext(job_id, read_only(crm), builder))
-        plan = builder.finish()
+        crm = rt.connect(job.target)
+        try:
+            kind = rt.kinds.get(job.kind)
+            # A planner reads and proposes: it gets a view that refuses writes.
+            kind.plan(rt.kinds.parse_params(job.params),
+                      PlanContext(job_id, read_only(crm), builder))
+            plan = builder.finish()
+        finally:
+            crm.close()
+        requirement = rt.policy.requirement(plan)
+        plan = plan.model_copy(update={"digest": bind(plan.digest, requirement.model_dump())})
     except plan_lease.PlanningLost:
         raise                       # another planner has the job now: its plan is theirs
     except Exception as exc:  # bad input, or the CRM failing: the job fails, nothing is kept
@@ -55,10 +62,6 @@ def plan_job(rt: Runtime, job_id: int, lease: float = plan_lease.LEASE) -> Job:
             rt.store.move(job_id, "failed", SYSTEM, "planning failed", conn, error=message,
                           **_RELEASED)
         raise PlanningFailed(message) from exc
-    finally:
-        crm.close()
-    requirement = rt.policy.requirement(plan)
-    plan = plan.model_copy(update={"digest": bind(plan.digest, requirement.model_dump())})
     with rt.store.begin() as conn:
         plan_lease.renew(conn, job_id, token, lease)   # a plan is recorded only by its planner
         rt.store.record_plan(plan, requirement.model_dump(), conn)

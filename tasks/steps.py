@@ -26,7 +26,7 @@ class Steps:
     def plan(self, job: int) -> None:
         """Plan a queued job; start it if policy approved it."""
         try:
-            planned = plan_job(self.rt, job, self.lease)
+            planned = plan_job(self.rt, job)      # planning has a lease of its own
         except PlanningFailed as exc:
             log.info("job %s: planning failed: %s", job, exc)
             return

@@ -3,6 +3,7 @@ longer write (approvals/plan_lease.py)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +11,17 @@ import pytest
 from sqlalchemy import func, select, update
 
 from agents.list_upload import ListUploadKind
-from agents.plans import BatchHeader, Reject
+from agents.plans import BatchHeader, PlanBuilder, Reject
 from agents.requests import JobRequest, ListUploadParams
 from approvals import plan_lease
 from approvals import schema as t
 from approvals.plan_lease import FencedSink, PlanningBusy, PlanningLost
+from approvals.store import aware, now
 from mops.app import App
-from tasks.lifecycle import SYSTEM, plan_job
+from tasks.lifecycle import SYSTEM, PlanningFailed, plan_job
 from tasks.steps import Steps
 from tests.helpers import SMALL_LEADS, write_csv
-from tools.errors import InputError
+from tools.errors import InputError, SystemFault
 
 PARTIAL = BatchHeader(batch=1, stage=1, size=1, digest="0" * 64)
 
@@ -135,3 +137,65 @@ def test_ctrl_c_while_planning_leaves_no_job(app: App, tmp_path: Path,
     assert app.store.jobs() == []
     with app.store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.rejects)).scalar_one() == 0
+
+
+def test_a_planner_renews_its_lease_as_it_goes(app: App, tmp_path: Path) -> None:
+    job = _queued(app, tmp_path)
+    sink = FencedSink(app.store, plan_lease.claim(app.store, job, SYSTEM, lease=30), lease=30)
+    until = _lease_until(app, job)
+    sink.touch(job)                                      # renewed a moment ago: no write
+    assert _lease_until(app, job) == until
+    sink._renewed -= 11                                  # a third of the lease has passed
+    sink.touch(job)
+    assert _lease_until(app, job) > until
+    beats: list[int] = []
+    builder = PlanBuilder(job, "list_upload", sink, heartbeat=lambda: beats.append(1))
+    builder.count("unchanged")
+    builder.reject([])                                   # reading, nothing to reject yet
+    assert len(beats) == 2
+
+
+def test_a_target_that_cannot_be_reached_fails_the_job(app: App, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreachable(name: str) -> Any:
+        raise SystemFault("the sandbox database is unavailable")
+
+    job = _queued(app, tmp_path)
+    monkeypatch.setattr(app.runtime, "connect", unreachable)
+    with pytest.raises(PlanningFailed, match="unavailable"):
+        plan_job(app.runtime, job)
+    failed = app.store.get(job)
+    assert failed.state == "failed" and "unavailable" in (failed.error or "")
+    assert plan_lease.stalled(app.store) == []
+
+
+def test_a_job_whose_planners_keep_stopping_is_failed(app: App, tmp_path: Path) -> None:
+    job = _queued(app, tmp_path)
+    for _ in range(plan_lease.ATTEMPTS):
+        _died_planning(app, job)
+    with pytest.raises(PlanningLost, match=f"planner stopped {plan_lease.ATTEMPTS} times"):
+        plan_job(app.runtime, job)
+    failed = app.store.get(job)
+    assert failed.state == "failed" and "stopped 3 times" in (failed.error or "")
+    assert _batches(app, job) == 0 and plan_lease.stalled(app.store) == []
+
+
+def test_a_job_planned_by_an_older_version_is_left_to_it_for_a_lease(app: App,
+                                                                    tmp_path: Path) -> None:
+    job = _queued(app, tmp_path)
+    app.store.move(job, "planning", SYSTEM)         # as before migration 0011: no lease
+    assert plan_lease.stalled(app.store) == []
+    with pytest.raises(PlanningBusy):
+        plan_job(app.runtime, job)
+    with app.store.begin() as conn:                  # it has not moved for a whole lease
+        conn.execute(update(t.jobs).where(t.jobs.c.id == job).values(
+            updated_at=now() - timedelta(seconds=plan_lease.LEASE + 1)))
+    assert plan_lease.stalled(app.store) == [job]
+    assert plan_job(app.runtime, job).state == "awaiting_approval"
+
+
+def _lease_until(app: App, job: int) -> datetime:
+    with app.store.engine.connect() as conn:
+        until = conn.execute(select(t.jobs.c.plan_lease_until).where(
+            t.jobs.c.id == job)).scalar_one()
+    return aware(until)

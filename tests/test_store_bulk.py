@@ -50,9 +50,11 @@ def test_changes_read_from_storage_are_validated(line: bytes) -> None:
         decode_batch(line + b"\n")
 
 
-def test_a_change_made_in_code_needs_a_known_op_and_object() -> None:
+def test_a_change_made_in_code_needs_a_known_op_object_and_text_values() -> None:
     with pytest.raises(ValueError, match="not 'upsert' on 'contact'"):
         Change(op="upsert", object="contact", key="a@b.com")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="must be text"):
+        Change(op="create", object="contact", key="a@b.com", after={"zip": 12345})  # type: ignore[dict-item]
     made = Change(op="create", object="contact", key="a@b.com", after={"city": "x"})
     assert made.model_copy(update={"key": "c@d.com"}).key == "c@d.com" and made.key == "a@b.com"
 
