@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import inspect
 
-from agents.plans import batch_digest, decode_batch
+from agents.plans import batch_digest, decode_batch, encode_batch
 from approvals import chain, ledger
 from mops.app import App
 from tests.helpers import SMALL_LEADS as LEADS
@@ -50,11 +50,15 @@ def test_changes_read_from_storage_are_validated(line: bytes) -> None:
         decode_batch(line + b"\n")
 
 
-def test_a_change_made_in_code_needs_a_known_op_object_and_text_values() -> None:
+def test_a_change_made_in_code_needs_a_known_op_object_and_a_text_key() -> None:
     with pytest.raises(ValueError, match="not 'upsert' on 'contact'"):
         Change(op="upsert", object="contact", key="a@b.com")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="must be text"):
-        Change(op="create", object="contact", key="a@b.com", after={"zip": 12345})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="key must be text"):
+        Change(op="create", object="contact", key=12345)  # type: ignore[arg-type]
+    # A value other than text is refused where the stored plan is read back.
+    odd = Change(op="create", object="contact", key="a@b.com", after={"zip": 12345})  # type: ignore[dict-item]
+    with pytest.raises(ValidationError):
+        decode_batch(encode_batch([odd]))
     made = Change(op="create", object="contact", key="a@b.com", after={"city": "x"})
     assert made.model_copy(update={"key": "c@d.com"}).key == "c@d.com" and made.key == "a@b.com"
 
