@@ -55,7 +55,7 @@ class LeaseLost(Exception):
 
 
 def links(rows: list[dict[str, Any]], prev: str = GENESIS) -> list[tuple[str, str]]:
-    """(prev_hash, hash) of each of `rows` (`ledger.payload`s in seq order), chained after
+    """(prev_hash, hash) of each of `rows` (payloads: `ledger.HASHED`, in seq order), chained after
     `prev`: how entries were chained before migration 0010."""
     out = []
     for row in rows:
@@ -185,25 +185,28 @@ def checked_batches(store: Store, job: int | None, result: Verification,
         _verify_orphans(conn, job, later)
         _verify_seals(conn, job, later)
     for b in batches:
-        with store.engine.connect() as conn:
-            stored = ledger.block(conn, b.job, b.batch)
-            rows = ledger.chained_rows(conn, b.job, b.batch) if stored is None else None
-            if stored is not None and _has_rows(conn, b.job, b.batch):
-                result.problems.append(f"job {b.job} batch {b.batch}: ledger rows beside "
-                                       "its block (inserted)")
         if b.state != "sealed":
             result.problems.append(f"job {b.job} batch {b.batch}: the job is sealed but "
                                    f"the batch says {b.state}")
-        if stored is not None:
-            payloads = _verify_block(*stored, b, result)
-        else:
-            assert rows is not None
-            _verify_batch(rows, b, result)
-            payloads = [row for row, _, _ in rows]
         failures = ledger.failures_of(b.outcome)
-        yield [ledger.settle(row, failures) for row in payloads]
+        yield [ledger.settle(row, failures) for row in _checked_batch(store, b, result)]
     result.problems += later.problems
     result.jobs, result.head = later.jobs, later.head
+
+
+def _checked_batch(store: Store, b: Any, result: Verification) -> list[dict[str, Any]]:
+    """A sealed batch's entries (`b`: its row), as a block or, from before migration 0010,
+    as rows, checked against its chain; in a short transaction of its own."""
+    with store.engine.connect() as conn:
+        stored = ledger.block(conn, b.job, b.batch)
+        if stored is None:
+            rows = ledger.chained_rows(conn, b.job, b.batch)
+            _verify_batch(rows, b, result)
+            return [row for row, _, _ in rows]
+        if _has_rows(conn, b.job, b.batch):
+            result.problems.append(f"job {b.job} batch {b.batch}: ledger rows beside its "
+                                   "block (inserted)")
+    return _verify_block(*stored, b, result)
 
 
 def _verify_orphans(conn: Connection, job: int | None, result: Verification) -> None:

@@ -51,6 +51,7 @@ class LedgerEntry(BaseModel):
 
 # An entry as a block holds it: (seq, op, object, key, list_name, before, after).
 Entry = tuple[int, str, str, str, str | None, FieldValues | None, FieldValues | None]
+# What the chain hashes of a row of `ledger` (a "payload"): every column but the hashes.
 HASHED = ("job", "batch", "seq", "op", "object", "key", "list_name", "before", "after",
           "status", "error", "recorded_at")
 COLUMNS = (*HASHED, "prev_hash", "hash")   # as `_SELECT` reads them
@@ -58,11 +59,6 @@ _SELECT = ("SELECT job, batch, seq, op, \"object\", \"key\", list_name, "
            "CAST(\"before\" AS TEXT), CAST(\"after\" AS TEXT), status, error, recorded_at, "
            "prev_hash, hash FROM ledger")
 _PREV, _HASH = COLUMNS.index("prev_hash"), COLUMNS.index("hash")
-
-
-def payload(row: Any) -> dict[str, Any]:
-    """What the chain hashes of a ledger row: every column but the hashes."""
-    return {name: row[name] for name in HASHED}
 
 
 def stamp() -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 from sqlalchemy import func, insert, select
 
 from agents.kinds import PlanContext
-from agents.plans import PlanBuilder, bind
+from agents.plans import Plan, PlanBuilder, bind
 from approvals import chain, plan_lease
 from approvals import schema as t
 from approvals.errors import ApprovalsError
 from approvals.execute import BatchResult, execute_batch
 from approvals.plan_rows import drop_plan
+from approvals.policy import Requirement
 from approvals.states import State
 from approvals.store import Job, now
 from tasks.runtime import Runtime
@@ -62,8 +63,18 @@ def plan_job(rt: Runtime, job_id: int, lease: float = plan_lease.LEASE) -> Job:
             rt.store.move(job_id, "failed", SYSTEM, "planning failed", conn, error=message,
                           **_RELEASED)
         raise PlanningFailed(message) from exc
+    _record(rt, plan, requirement, token, lease)
+    rt.notify(job_id)
+    return rt.store.get(job_id)
+
+
+def _record(rt: Runtime, plan: Plan, requirement: Requirement, token: str,
+            lease: float) -> None:
+    """Store a finished plan and move its job on (approved, if policy says so), only while
+    the planner still holds the job's lease."""
+    job_id = plan.job
     with rt.store.begin() as conn:
-        plan_lease.renew(conn, job_id, token, lease)   # a plan is recorded only by its planner
+        plan_lease.renew(conn, job_id, token, lease)
         rt.store.record_plan(plan, requirement.model_dump(), conn)
         if requirement.auto:
             actor = f"policy:{requirement.rule}"
@@ -75,8 +86,6 @@ def plan_job(rt: Runtime, job_id: int, lease: float = plan_lease.LEASE) -> Job:
         else:
             rt.store.move(job_id, "awaiting_approval", SYSTEM,
                           f"needs {requirement.approvals} approval(s)", conn, **_RELEASED)
-    rt.notify(job_id)
-    return rt.store.get(job_id)
 
 
 def start_job(rt: Runtime, job_id: int) -> list[list[int]]:

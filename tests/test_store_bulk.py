@@ -101,8 +101,8 @@ def test_checked_batches_yield_every_entry_once_and_verify(small_batches: App,
     rows = [row for batch in chain.checked_batches(app.store, job, result) for row in batch]
     assert result.ok and result.jobs == 1 and result.entries == len(rows) == 51
     assert all(list(row) == list(ledger.HASHED) for row in rows)
-    assert rows == [ledger.payload(e.model_dump() | e.change.model_dump())
-                    for e in ledger.entries(app.store, job)]
+    read = [e.model_dump() | e.change.model_dump() for e in ledger.entries(app.store, job)]
+    assert rows == [{name: e[name] for name in ledger.HASHED} for e in read]
 
 
 def test_the_ledger_has_no_index_on_key(small_batches: App) -> None:

@@ -14,8 +14,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from approvals.states import State
-from approvals.users import User, require
-from mops.web._auth import Auth
+from approvals.users import User
+from mops.web._auth import Auth, allowed_to
 from mops.web._door import Door
 from mops.web._log import LogFilter, as_csv, as_jsonl, events
 
@@ -41,12 +41,7 @@ def api(door: Door) -> APIRouter:
     auth = Auth(door.users)
     router = APIRouter(prefix="/api", tags=["api"])
     Caller = Annotated[User, Depends(auth.bearer_user)]
-
-    def viewer(user: Caller) -> User:
-        require(user, "view")
-        return user
-
-    Viewer = Annotated[User, Depends(viewer)]
+    Viewer = Annotated[User, Depends(allowed_to(auth.bearer_user, "view"))]
 
     @router.get("/me")
     def me(user: Caller) -> dict[str, Any]:

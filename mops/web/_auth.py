@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Form
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
-from approvals.users import UnknownUser, User, Users
+from approvals.users import Action, UnknownUser, User, Users, require
 
 
 class NotAuthenticated(Exception):
@@ -34,6 +35,17 @@ class CsrfRefused(Exception):
 
 
 bearer = HTTPBearer(auto_error=False, description="A user's token (`mops users add`).")
+
+
+def allowed_to(who: Callable[..., User], action: Action) -> Callable[..., User]:
+    """A dependency: the user `who` finds (`Auth.session_user` or `Auth.bearer_user`), once
+    their role allows `action` (else 403)."""
+    # `Depends` as the default, not in the annotation: annotations here are strings, and
+    # FastAPI cannot resolve one that names this closure's `who`.
+    def user_allowed(user: User = Depends(who)) -> User:  # noqa: B008
+        require(user, action)
+        return user
+    return user_allowed
 
 
 def csrf_token(request: Request) -> str:

@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from approvals.errors import ApprovalsError
-from approvals.users import User, require
-from mops.web._auth import Auth, check_csrf
+from approvals.users import User
+from mops.web._auth import Auth, allowed_to, check_csrf
 from mops.web._door import Door
 from mops.web._uploads import BadUpload, mapping, save
 from tasks.lifecycle import PlanningFailed
@@ -36,13 +36,7 @@ def new_job_pages(door: Door) -> APIRouter:
     """GET and POST /jobs/new (included before /jobs/{job}, which would take "new")."""
     auth = Auth(door.users)
     router = APIRouter(include_in_schema=False)
-    Person = Annotated[User, Depends(auth.session_user)]
-
-    def requester(user: Person) -> User:
-        require(user, "request")
-        return user
-
-    Requester = Annotated[User, Depends(requester)]
+    Requester = Annotated[User, Depends(allowed_to(auth.session_user, "request"))]
 
     @router.get("/jobs/new")
     def new_form(request: Request, user: Requester) -> Response:

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from approvals.states import STATES
-from approvals.users import User, allowed, require
+from approvals.users import User, allowed
 from mops.web._api import export_log
-from mops.web._auth import Auth, check_csrf
+from mops.web._auth import Auth, allowed_to, check_csrf
 from mops.web._door import Door
 from mops.web._log import BadFilter, LogFilter, events
 from tools.changes import Change
@@ -35,14 +35,14 @@ def pages(door: Door) -> APIRouter:
     """The page routes (left out of the OpenAPI document)."""
     auth = Auth(door.users)
     router = APIRouter(include_in_schema=False)
-    Person = Annotated[User, Depends(auth.session_user)]
+    _session_routes(router, door, auth)
+    _job_routes(router, door, auth)
+    _log_routes(router, door, auth)
+    return router
 
-    def viewer(user: Person) -> User:
-        require(user, "view")
-        return user
 
-    Viewer = Annotated[User, Depends(viewer)]
-    Filter = Annotated[LogFilter, Depends(LogFilter.parse)]
+def _session_routes(router: APIRouter, door: Door, auth: Auth) -> None:
+    """Logging in with a token, and out."""
 
     @router.get("/login")
     def login_form(request: Request) -> Response:
@@ -57,6 +57,12 @@ def pages(door: Door) -> APIRouter:
     def logout(request: Request) -> Response:
         request.session.clear()
         return RedirectResponse("/login", 303)
+
+
+def _job_routes(router: APIRouter, door: Door, auth: Auth) -> None:
+    """The jobs, one job, and the decisions and rollbacks posted from its page."""
+    Person = Annotated[User, Depends(auth.session_user)]
+    Viewer = Annotated[User, Depends(allowed_to(auth.session_user, "view"))]
 
     @router.get("/")
     def jobs(request: Request, user: Viewer, state: str = "") -> Response:
@@ -92,6 +98,12 @@ def pages(door: Door) -> APIRouter:
     def rollback(user: Person, job: int) -> Response:
         return RedirectResponse(f"/jobs/{door.rollback(user, job, 'web').job}", 303)
 
+
+def _log_routes(router: APIRouter, door: Door, auth: Auth) -> None:
+    """The action log, filtered and paged, and its exports."""
+    Viewer = Annotated[User, Depends(allowed_to(auth.session_user, "view"))]
+    Filter = Annotated[LogFilter, Depends(LogFilter.parse)]
+
     @router.get("/log")
     def log(request: Request, user: Viewer, f: Filter, offset: Offset = 0) -> Response:
         found = list(islice(events(door.app, f), offset, offset + LOG_PAGE + 1))
@@ -103,8 +115,6 @@ def pages(door: Door) -> APIRouter:
     def export(user: Viewer, f: Filter, format: Literal["csv", "jsonl"] = "csv",
                ) -> StreamingResponse:
         return export_log(events(door.app, f), format)
-
-    return router
 
 
 def diff_rows(changes: list[tuple[int, int, Change]]) -> list[dict[str, Any]]:
