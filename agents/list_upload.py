@@ -18,6 +18,7 @@ from agents.plans import Reject
 from agents.requests import ListUploadParams
 from agents.suggest import FuzzySuggester, Suggester
 from tools.changes import MEMBER_IN, MEMBER_OUT, Change, FieldValues
+from tools.collector import paused
 from tools.fields import CONTACT_FIELD_NAMES
 from tools.key_sort import KeySort
 from tools.leads import Lead, read_leads
@@ -56,10 +57,16 @@ class ListUploadKind:
                 for chunk in reader.chunks(self.chunk_size):
                     ctx.plan.reject([Reject(row=r.row, reason=r.reason, field=r.field,
                                             value=r.value) for r in chunk.rejects])
-                    for lead in chunk.leads:
-                        by_email.add(lead.email, lead)
-                for leads in _unique(by_email.pages(self.chunk_size), ctx):
-                    self._plan_chunk(leads, params.list, list_exists, ctx)
+                    with paused():
+                        for lead in chunk.leads:
+                            by_email.add(lead.email, lead)
+                pages = _unique(by_email.pages(self.chunk_size), ctx)
+                while True:
+                    with paused():   # a chunk's objects are scanned once, when it is done
+                        leads = next(pages, None)
+                        if leads is None:
+                            break
+                        self._plan_chunk(leads, params.list, list_exists, ctx)
             finally:
                 by_email.close()
     def _plan_chunk(self, leads: list[Lead], list_name: str, list_exists: bool,

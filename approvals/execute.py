@@ -19,6 +19,7 @@ from approvals.ledger import Status
 from approvals.store import Job, Store
 from tools.apply import apply, observe, settle
 from tools.changes import Change
+from tools.collector import paused
 from tools.errors import SystemFault
 from tools.sheet import Target
 
@@ -43,6 +44,12 @@ def execute_batch(store: Store, gate: Gate, crm: Target, job: Job, batch: int,
     `lease` (seconds) must exceed the longest a batch can take: a worker that dies holding
     it blocks the batch until then, and a live one past it could be joined by another.
     """
+    with paused():     # a batch's objects are scanned once, when it is done
+        return _execute(store, gate, crm, job, batch, lease)
+
+
+def _execute(store: Store, gate: Gate, crm: Target, job: Job, batch: int,
+             lease: float) -> BatchResult:
     sealed = _sealed(store, job.job, batch)
     if sealed is not None:
         return sealed

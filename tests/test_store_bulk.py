@@ -3,6 +3,7 @@ the same digest bytes, the same rows read back, the same chain."""
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,11 @@ def test_a_change_made_in_code_needs_a_known_op_object_and_a_text_key() -> None:
         decode_batch(encode_batch([odd]))
     made = Change(op="create", object="contact", key="a@b.com", after={"city": "x"})
     assert made.model_copy(update={"key": "c@d.com"}).key == "c@d.com" and made.key == "a@b.com"
+    with pytest.raises(FrozenInstanceError):   # made through the slots' setters, yet frozen
+        made.key = "c@d.com"  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        del made.after
+    assert made == Change("create", "contact", "a@b.com", None, {"city": "x"})
 
 
 def test_plan_rows_read_back_as_written(small_batches: App, tmp_path: Path) -> None:
