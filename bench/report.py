@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sqlite3
+import statistics
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +44,39 @@ class Side:
     def phase_names(self) -> list[str]:
         """The phases in the order they ran."""
         return [p["phase"] for p in self.result["phases"]]
+
+
+def median(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One side's result over several rounds: per phase, the median of the seconds (wall and
+    CPU) and the highest peak; the rest (ledger, store, checks' states) from the round whose
+    end to end is the median; `rounds` lists each round's end to end. One round is itself."""
+    if len(results) == 1:
+        return results[0]
+
+    def total(result: dict[str, Any]) -> float:
+        return float(sum(p["seconds"] for p in result["phases"]))
+
+    phases = []
+    for phase in results[0]["phases"]:
+        same = [next(p for p in r["phases"] if p["phase"] == phase["phase"]) for r in results]
+        phases.append({
+            "phase": phase["phase"],
+            "seconds": statistics.median(p["seconds"] for p in same),
+            "cpu_seconds": statistics.median(p["cpu_seconds"] for p in same),
+            "peak_rss_mb": max(p["peak_rss_mb"] for p in same)})
+    middle = sorted(results, key=total)[len(results) // 2]
+    loads = [r["load"] for r in results if r.get("load")]
+    load = {"mean": statistics.fmean(x["mean"] for x in loads),
+            "max": max(x["max"] for x in loads)} if loads else None
+    return {**middle, "phases": phases, "rounds": [total(r) for r in results], "load": load,
+            "max_rss_mb": max(r["max_rss_mb"] for r in results)}
+
+
+def rounds_line(mops: Side, floor: Side) -> str:
+    """Each round's end to end, and its ratio, as one line."""
+    pairs = zip(mops.result["rounds"], floor.result["rounds"], strict=True)
+    return "rounds, in turns (mops / floor = ratio): " + "; ".join(
+        f"{m:.1f} / {f:.1f} s = {m / f:.2f}×" for m, f in pairs)
 
 
 def machine() -> dict[str, str]:
@@ -141,6 +175,8 @@ def doc_section(n: int, command: str, info: dict[str, str], table: list[list[str
         f"{expected['add_member']:,} memberships, {expected['rejected']:,} rejected, "
         f"{expected['duplicate']:,} duplicates; CRM {manifest['initial']['contacts']:,} "
         "contacts",
+        *([f"- {len(mops.result['rounds'])} rounds, each side's phases shown as their median: "
+           + rounds_line(mops, floor)] if "rounds" in mops.result else []),
         f"- end to end: mops {mops.seconds():.1f} s, floor {floor.seconds():.1f} s, "
         f"**ratio {ratio:.1f}×** (target ≤ 2×); peak RSS mops {mops.peak():,.0f} MiB, floor "
         f"{floor.peak():,.0f} MiB (target < 1.5 GB)",

@@ -13,7 +13,10 @@
 3. Checks that both plans count what the generator expects, that both leave the CRM in
    the same state after applying, that both restore it exactly, and that mops's ledger
    verifies; prints seconds, rows/s and peak RSS per phase, and the mops/floor ratio.
-4. With `--write-docs`, appends the run (machine, date, command, table) to
+4. With `--rounds N`, runs the two sides in turns N times (mops, floor, mops, floor, ...)
+   and shows each phase's median over the rounds, and each round's end to end: the
+   machine's speed drifts, and a ratio of two single runs made minutes apart drifts with it.
+5. With `--write-docs`, appends the run (machine, date, command, table) to
    docs/benchmarks.md.
 
 rows/s is the number of input rows divided by the phase's seconds. Peak RSS is the
@@ -145,9 +148,15 @@ def main() -> int:
                         "bench/data/work/, so that runs at the same time do not collide)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the work directory (the runs' stores and CRMs; GBs at 1M)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the two sides in turns this many times (mops, floor, mops, "
+                        "...); the table shows each phase's median (this machine's speed "
+                        "drifts by 10%% and more within an hour)")
     parser.add_argument("--write-docs", action="store_true",
                         help=f"append the results to {report.DOCS.relative_to(ROOT)}")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     command = shlex.join(["python", "bench/upload_bench.py", *sys.argv[1:]])
 
     info = report.machine()  # before the run: the code the children import is this commit
@@ -157,12 +166,20 @@ def main() -> int:
         args.work = Path(tempfile.mkdtemp(prefix="upload-", dir=DATA / "work"))
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"work directory: {args.work}" + ("" if args.keep else " (removed afterwards)"))
-    mops = run_side("bench.mops_side", data, args.work, ["--batch-size", str(args.batch_size)])
-    floor = run_side("bench.floor", data, args.work, [])
+    runs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for round_ in range(1, args.rounds + 1):
+        if args.rounds > 1:
+            print(f"\n== round {round_} of {args.rounds}")
+        runs.append((
+            run_side("bench.mops_side", data, args.work, ["--batch-size", str(args.batch_size)]),
+            run_side("bench.floor", data, args.work, [])))
 
     if not args.keep:
         shutil.rmtree(args.work, ignore_errors=True)
-    problems = checks(manifest, mops, floor)
+    problems = [f"round {i}: {p}" if args.rounds > 1 else p
+                for i, (mops, floor) in enumerate(runs, 1) for p in checks(manifest, mops, floor)]
+    mops = report.median([m for m, _ in runs])
+    floor = report.median([f for _, f in runs])
     m, f = report.Side("mops", mops), report.Side("floor", floor)
     table = report.rows(m, f, args.rows)
     print(f"\n{args.rows:,} rows, seed {args.seed}\n")
@@ -171,6 +188,8 @@ def main() -> int:
           f"{m.seconds() / f.seconds():.1f}x; peak RSS mops {m.peak():,.0f} MiB, floor "
           f"{f.peak():,.0f} MiB (whole process, with set-up and checks: mops "
           f"{mops['max_rss_mb']:,.0f}, floor {floor['max_rss_mb']:,.0f})")
+    if args.rounds > 1:
+        print(report.rounds_line(m, f))
     print(f"ledger: {mops['ledger']['entries']:,} entries verified in "
           f"{mops['verify_seconds']:.1f} s; store {mops['store_mb']:,.0f} MB")
     print("checks: " + ("all passed" if not problems else "\n  ".join(["FAILED", *problems])))
