@@ -118,7 +118,7 @@ def inverse_of(entry: Mapping[str, Any]) -> Change:
 def inverses_of(entries: list[dict[str, Any]]) -> list[Change]:
     """`inverse_of` each entry, in order. (Made in code, as any planner's changes: their
     values are validated where the plan is read back, by the gate.)"""
-    return [Change(**_inverse_fields(entry)) for entry in entries]
+    return [inverse_of(entry) for entry in entries]
 
 
 def _inverse_fields(entry: Mapping[str, Any]) -> dict[str, Any]:

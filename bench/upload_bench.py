@@ -135,8 +135,8 @@ def checks(manifest: dict[str, Any], mops: dict[str, Any], floor: dict[str, Any]
     return problems
 
 
-def main() -> int:
-    """Command line."""
+def parse_args() -> argparse.Namespace:
+    """The command line's options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
@@ -157,8 +157,41 @@ def main() -> int:
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    command = shlex.join(["python", "bench/upload_bench.py", *sys.argv[1:]])
+    return args
 
+
+def run_rounds(args: argparse.Namespace, data: Path,
+               ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(mops, floor) results of each round, the two sides run in turns."""
+    runs = []
+    for round_ in range(1, args.rounds + 1):
+        if args.rounds > 1:
+            print(f"\n== round {round_} of {args.rounds}")
+        runs.append((
+            run_side("bench.mops_side", data, args.work, ["--batch-size", str(args.batch_size)]),
+            run_side("bench.floor", data, args.work, [])))
+    return runs
+
+
+def summary(m: report.Side, f: report.Side, problems: list[str]) -> str:
+    """What the console shows after the table."""
+    lines = [f"end to end: mops {m.seconds():.1f} s, floor {f.seconds():.1f} s, ratio "
+             f"{m.seconds() / f.seconds():.1f}x; peak RSS mops {m.peak():,.0f} MiB, floor "
+             f"{f.peak():,.0f} MiB (whole process, with set-up and checks: mops "
+             f"{m.result['max_rss_mb']:,.0f}, floor {f.result['max_rss_mb']:,.0f})"]
+    if "rounds" in m.result:
+        lines.append(report.rounds_line(m, f))
+    lines.append(f"ledger: {m.result['ledger']['entries']:,} entries verified in "
+                 f"{m.result['verify_seconds']:.1f} s; store {m.result['store_mb']:,.0f} MB")
+    lines.append("checks: " + ("all passed" if not problems
+                               else "\n  ".join(["FAILED", *problems])))
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Command line."""
+    args = parse_args()
+    command = shlex.join(["python", "bench/upload_bench.py", *sys.argv[1:]])
     info = report.machine()  # before the run: the code the children import is this commit
     data, manifest = ensure_data(args.rows, args.seed, args.data)
     if args.work is None:
@@ -166,44 +199,26 @@ def main() -> int:
         args.work = Path(tempfile.mkdtemp(prefix="upload-", dir=DATA / "work"))
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"work directory: {args.work}" + ("" if args.keep else " (removed afterwards)"))
-    runs: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    for round_ in range(1, args.rounds + 1):
-        if args.rounds > 1:
-            print(f"\n== round {round_} of {args.rounds}")
-        runs.append((
-            run_side("bench.mops_side", data, args.work, ["--batch-size", str(args.batch_size)]),
-            run_side("bench.floor", data, args.work, [])))
-
+    runs = run_rounds(args, data)
     if not args.keep:
         shutil.rmtree(args.work, ignore_errors=True)
     problems = [f"round {i}: {p}" if args.rounds > 1 else p
                 for i, (mops, floor) in enumerate(runs, 1) for p in checks(manifest, mops, floor)]
-    mops = report.median([m for m, _ in runs])
-    floor = report.median([f for _, f in runs])
-    m, f = report.Side("mops", mops), report.Side("floor", floor)
+    m = report.Side("mops", report.median([mops for mops, _ in runs]))
+    f = report.Side("floor", report.median([floor for _, floor in runs]))
     table = report.rows(m, f, args.rows)
     print(f"\n{args.rows:,} rows, seed {args.seed}\n")
     print(report.console_table(table))
-    print(f"\nend to end: mops {m.seconds():.1f} s, floor {f.seconds():.1f} s, ratio "
-          f"{m.seconds() / f.seconds():.1f}x; peak RSS mops {m.peak():,.0f} MiB, floor "
-          f"{f.peak():,.0f} MiB (whole process, with set-up and checks: mops "
-          f"{mops['max_rss_mb']:,.0f}, floor {floor['max_rss_mb']:,.0f})")
-    if args.rounds > 1:
-        print(report.rounds_line(m, f))
-    print(f"ledger: {mops['ledger']['entries']:,} entries verified in "
-          f"{mops['verify_seconds']:.1f} s; store {mops['store_mb']:,.0f} MB")
-    print("checks: " + ("all passed" if not problems else "\n  ".join(["FAILED", *problems])))
+    print("\n" + summary(m, f, problems))
     info["commit_after"] = report.machine()["commit"]
     if info["commit_after"] != info["commit"]:
         print(f"note: the tree moved from {info['commit']} to {info['commit_after']} "
               "during the run")
     if args.write_docs:
-        section = report.doc_section(args.rows, command, info, table, m, f, manifest,
-                                     problems)
-        report.append_docs(section)
+        report.append_docs(report.doc_section(args.rows, command, info, table, m, f,
+                                              manifest, problems))
         print(f"appended to {report.DOCS}")
     return 1 if problems else 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

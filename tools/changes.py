@@ -47,7 +47,7 @@ class Change:
     list_name: str | None = None
     reason: str = ""
 
-    def __init__(self, op: Op, object: ObjectType, key: str,  # noqa: A002 (the field's name)
+    def __init__(self, op: Op, object: ObjectType, key: str,
                  before: FieldValues | None = None, after: FieldValues | None = None,
                  list_name: str | None = None, reason: str = "") -> None:
         # What the generated __init__ of a frozen dataclass does (`object.__setattr__` per
