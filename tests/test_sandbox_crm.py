@@ -103,6 +103,50 @@ class TestSandboxOnSQLiteOnly:
         raw.close()
         assert row[:2] == (None, None) and row[2]
 
+    def test_rows_are_kept_in_their_keys_btree(self, tmp_path: Path) -> None:
+        path = tmp_path / "sandbox.db"
+        SandboxCRM(sqlite_url(path)).close()
+        with sqlite3.connect(path) as raw:
+            tables = dict(raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        raw.close()
+        assert tables["contacts"].rstrip().endswith("WITHOUT ROWID")
+        assert tables["list_members"].rstrip().endswith("WITHOUT ROWID")
+
+    def test_a_sandbox_made_with_a_rowid_contacts_table_still_works(
+            self, tmp_path: Path) -> None:
+        # Sandboxes made before contacts moved to WITHOUT ROWID keep their layout.
+        made = tmp_path / "made.db"
+        SandboxCRM(sqlite_url(made)).close()
+        with sqlite3.connect(made) as raw:
+            ddl = [sql.replace("WITHOUT ROWID", "") if name == "contacts" else sql
+                   for name, sql in raw.execute(
+                       "SELECT name, sql FROM sqlite_master"
+                       " WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'")]
+        raw.close()
+        old = tmp_path / "old.db"
+        with sqlite3.connect(old) as raw:
+            for sql in ddl:
+                raw.execute(sql)
+        raw.close()
+        crm = SandboxCRM(sqlite_url(old))
+        try:
+            crm.create_contacts([contact("ada@example.com", firstname="Ada"),
+                                 contact("bob@example.com", city="Paris")])
+            crm.update_contacts([("ada@example.com", {"city": "London"})])
+            crm.create_list("Newsletter")
+            crm.add_members("Newsletter", ["ada@example.com", "bob@example.com"])
+            assert oks(crm.delete_contacts(["bob@example.com"])) == [True]
+            assert contents(crm) == {"ada@example.com": {"firstname": "Ada",
+                                                         "city": "London"}}
+            assert list(crm.iter_memberships()) == [("Newsletter", "ada@example.com")]
+        finally:
+            crm.close()
+        with sqlite3.connect(old) as raw:
+            (sql,) = raw.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'contacts'").fetchone()
+        raw.close()
+        assert "WITHOUT ROWID" not in sql
+
     def test_nul_characters_are_stored(self, sqlite_crm: SandboxCRM) -> None:
         sqlite_crm.create_contacts([contact("ada@example.com", firstname="A\x00da")])
         assert contents(sqlite_crm) == {"ada@example.com": {"firstname": "A\x00da"}}
