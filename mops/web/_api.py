@@ -40,6 +40,14 @@ def api(door: Door) -> APIRouter:
     """The `/api` routes."""
     auth = Auth(door.users)
     router = APIRouter(prefix="/api", tags=["api"])
+    _job_routes(router, door, auth)
+    _decision_routes(router, door, auth)
+    _log_routes(router, door, auth)
+    return router
+
+
+def _job_routes(router: APIRouter, door: Door, auth: Auth) -> None:
+    """Who the caller is, the jobs, one job, its plan and its changes."""
     Caller = Annotated[User, Depends(auth.bearer_user)]
     Viewer = Annotated[User, Depends(allowed_to(auth.bearer_user, "view"))]
 
@@ -73,6 +81,11 @@ def api(door: Door) -> APIRouter:
         return [{"batch": b, "seq": s, **c.model_dump()}
                 for b, s, c in door.app.runtime.rows.changes(job, limit, offset)]
 
+
+def _decision_routes(router: APIRouter, door: Door, auth: Auth) -> None:
+    """Approving or rejecting a plan, and asking for a rollback."""
+    Caller = Annotated[User, Depends(auth.bearer_user)]
+
     @router.post("/jobs/{job}/approve")
     def approve(user: Caller, job: int, body: Approval) -> dict[str, Any]:
         """Approve the plan whose digest you read; an approved job starts running."""
@@ -90,6 +103,11 @@ def api(door: Door) -> APIRouter:
         """Plan the rollback of a finished job; the new job passes the gate like any other."""
         return door.summary(door.rollback(user, job, "api").job)
 
+
+def _log_routes(router: APIRouter, door: Door, auth: Auth) -> None:
+    """The action log, filtered and paged, and its export."""
+    Viewer = Annotated[User, Depends(allowed_to(auth.bearer_user, "view"))]
+
     @router.get("/log")
     def log(user: Viewer, f: Annotated[LogFilter, Depends(LogFilter.parse)], limit: Page = 100,
             offset: Offset = 0) -> list[dict[str, Any]]:
@@ -101,8 +119,6 @@ def api(door: Door) -> APIRouter:
                format: Literal["csv", "jsonl"] = "csv") -> StreamingResponse:
         """The whole filtered log as CSV (formula-like cells neutralised) or JSONL."""
         return export_log(events(door.app, f), format)
-
-    return router
 
 
 def export_log(entries: Iterator[dict[str, Any]], format: Literal["csv", "jsonl"],
