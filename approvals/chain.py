@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from approvals import ledger
 from approvals import schema as t
@@ -75,11 +75,9 @@ def seal_batch(conn: Connection, job: int, batch: int,
     the write-ahead step left them; None reads them back.
     With `token`, only the holder of the batch's current lease may seal it (`LeaseLost`).
     """
-    fence = [t.batches.c.state != "sealed"]
-    if token is not None:
-        fence.append(t.batches.c.lease_token == token)
-    taken = conn.execute(update(t.batches).where(
-        t.batches.c.job == job, t.batches.c.batch == batch, *fence).values(state="sealing"))
+    this = {"b_job": job, "b_batch": batch}
+    taken = conn.execute(_SEALING, {**this, "b_token": token}) if token is not None else (
+        conn.execute(_SEALING_ANY, this))
     if taken.rowcount != 1:        # checked first: nothing below runs for a stale worker
         raise LeaseLost(f"job {job} batch {batch} was sealed or taken over by another run")
     entries, last = _chain_back(conn, job, batch) if chained is None else chained
@@ -89,10 +87,19 @@ def seal_batch(conn: Connection, job: int, batch: int,
                          f"{entries} entries")
     sealed = ledger.outcome(ledger.stamp(), failures)
     head = link(last, sealed)
-    conn.execute(update(t.batches).where(t.batches.c.job == job, t.batches.c.batch == batch)
-                 .values(state="sealed", head=head, applied=entries - len(failures),
-                         failed=len(failures), outcome=dumps(sealed), lease_until=None))
+    conn.execute(_SEALED, {**this, "b_head": head, "b_applied": entries - len(failures),
+                           "b_failed": len(failures), "b_outcome": dumps(sealed)})
     return head
+
+
+# The seal's statements, built once (every batch runs them: see `approvals.execute`).
+_THIS = (t.batches.c.job == bindparam("b_job"), t.batches.c.batch == bindparam("b_batch"))
+_SEALING_ANY = update(t.batches).where(*_THIS, t.batches.c.state != "sealed").values(
+    state="sealing")
+_SEALING = _SEALING_ANY.where(t.batches.c.lease_token == bindparam("b_token"))
+_SEALED = update(t.batches).where(*_THIS).values(
+    state="sealed", head=bindparam("b_head"), applied=bindparam("b_applied"),
+    failed=bindparam("b_failed"), outcome=bindparam("b_outcome"), lease_until=None)
 
 
 def _chain_back(conn: Connection, job: int, batch: int) -> tuple[int, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from approvals import chain, leases, ledger
 from approvals import schema as t
@@ -146,10 +146,14 @@ def _sealed(store: Store, job: int, batch: int) -> BatchResult | None:
         return _result(conn, job, batch)
 
 
+# Built once: a statement made per call costs several times what running it costs, and
+# every batch runs it (the same holds for the other per-batch statements of the store).
+_RESULT = select(t.batches.c.state, t.batches.c.applied, t.batches.c.failed).where(
+    t.batches.c.job == bindparam("b_job"), t.batches.c.batch == bindparam("b_batch"))
+
+
 def _result(conn: Connection, job: int, batch: int) -> BatchResult | None:
-    query = select(t.batches.c.state, t.batches.c.applied, t.batches.c.failed).where(
-        t.batches.c.job == job, t.batches.c.batch == batch)
-    row = conn.execute(query).first()
+    row = conn.execute(_RESULT, {"b_job": job, "b_batch": batch}).first()
     if row is None or row.state != "sealed":
         return None
     return BatchResult(batch, row.applied, row.failed)

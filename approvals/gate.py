@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from agents.plans import bind, decode_batch, plan_digest
 from approvals import schema as t
@@ -22,6 +22,11 @@ from approvals.store import Job, Store, now
 from tools.changes import Change
 
 Verdict = Literal["approve", "reject"]
+# Who approved a digest: read before every batch, so built once (see `approvals.execute`).
+_APPROVERS = select(t.decisions.c.actor).where(
+    t.decisions.c.job == bindparam("b_job"), t.decisions.c.verdict == "approve",
+    t.decisions.c.digest == bindparam("b_digest"))
+_POLICY_APPROVED = _APPROVERS.where(t.decisions.c.door == "policy")
 
 
 class Decision(BaseModel):
@@ -112,18 +117,14 @@ class Gate:
 
     def _approvers(self, job: Job, conn: object) -> set[str]:
         """Distinct valid approvers of the job's current digest."""
-        query = select(t.decisions.c.actor).where(
-            t.decisions.c.job == job.job, t.decisions.c.verdict == "approve",
-            t.decisions.c.digest == job.digest)
-        actors = {r.actor for r in conn.execute(query)}  # type: ignore[attr-defined]
+        actors = {r.actor for r in conn.execute(  # type: ignore[attr-defined]
+            _APPROVERS, {"b_job": job.job, "b_digest": job.digest})}
         role = self._requirement(job).role
         return {a for a in actors if a != job.requested_by and self.policy.holds(a, role)}
 
     def _policy_approved(self, job: Job, conn: Connection) -> bool:
-        query = select(t.decisions.c.actor).where(
-            t.decisions.c.job == job.job, t.decisions.c.verdict == "approve",
-            t.decisions.c.digest == job.digest, t.decisions.c.door == "policy")
-        return conn.execute(query).first() is not None
+        found = conn.execute(_POLICY_APPROVED, {"b_job": job.job, "b_digest": job.digest})
+        return found.first() is not None
 
     def _requirement(self, job: Job) -> Requirement:
         if job.requirement is None:

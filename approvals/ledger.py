@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from approvals import schema as t
 from approvals.store import Store, fetch, loads
@@ -59,6 +59,15 @@ _SELECT = ("SELECT job, batch, seq, op, \"object\", \"key\", list_name, "
            "CAST(\"before\" AS TEXT), CAST(\"after\" AS TEXT), status, error, recorded_at, "
            "prev_hash, hash FROM ledger")
 _PREV, _HASH = COLUMNS.index("prev_hash"), COLUMNS.index("hash")
+# The statements every batch runs, built once (see `approvals.execute`).
+_BLOCKS = t.ledger_blocks.c
+_BLOCK = select(_BLOCKS.entries, _BLOCKS.hash).where(
+    _BLOCKS.job == bindparam("b_job"), _BLOCKS.batch == bindparam("b_batch"))
+_WRITE_BLOCK = insert(t.ledger_blocks)
+_OUTCOME = select(t.batches.c.outcome).where(
+    t.batches.c.job == bindparam("b_job"), t.batches.c.batch == bindparam("b_batch"))
+_ROW_STATUSES = select(t.ledger.c.seq, t.ledger.c.status).where(
+    t.ledger.c.job == bindparam("b_job"), t.ledger.c.batch == bindparam("b_batch"))
 
 
 def stamp() -> str:
@@ -91,15 +100,13 @@ def decode_block(encoded: bytes) -> tuple[int, int, list[dict[str, Any]]]:
 
 def write_block(conn: Connection, job: int, batch: int, encoded: bytes, hash: str) -> None:
     """Write a batch's entries ahead (once: a second block for the batch is refused)."""
-    conn.execute(insert(t.ledger_blocks).values(job=job, batch=batch, entries=encoded,
-                                                hash=hash))
+    conn.execute(_WRITE_BLOCK, {"job": job, "batch": batch, "entries": encoded, "hash": hash})
 
 
 def block(conn: Connection, job: int, batch: int) -> tuple[bytes, str] | None:
     """(entries, hash) of a batch's block; None if it has none (not run yet, or run before
     migration 0010, with its entries in `ledger`)."""
-    b = t.ledger_blocks.c
-    row = conn.execute(select(b.entries, b.hash).where(b.job == job, b.batch == batch)).first()
+    row = conn.execute(_BLOCK, {"b_job": job, "b_batch": batch}).first()
     return None if row is None else (bytes(row.entries), row.hash)
 
 
@@ -136,15 +143,13 @@ def statuses(store: Store, job: int, batch: int) -> dict[int, Status]:
 
 def batch_statuses(conn: Connection, job: int, batch: int) -> dict[int, Status]:
     """`statuses`, on a connection of the caller's."""
-    failures = failures_of(conn.execute(select(t.batches.c.outcome).where(
-        t.batches.c.job == job, t.batches.c.batch == batch)).scalar())
+    this = {"b_job": job, "b_batch": batch}
+    failures = failures_of(conn.execute(_OUTCOME, this).scalar())
     stored = block(conn, job, batch)
     if stored is not None:
         rows = decode_block(stored[0])[2]
     else:
-        query = select(t.ledger.c.seq, t.ledger.c.status).where(
-            t.ledger.c.job == job, t.ledger.c.batch == batch)
-        rows = [{"seq": r.seq, "status": r.status} for r in conn.execute(query)]
+        rows = [{"seq": r.seq, "status": r.status} for r in conn.execute(_ROW_STATUSES, this)]
     return {r["seq"]: settle(r, failures)["status"] for r in rows}
 
 

@@ -20,7 +20,7 @@ import time
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, or_, select, update
 
 from agents.plans import BatchHeader, Reject
 from approvals import schema as t
@@ -32,6 +32,10 @@ from tools.changes import Change
 J = t.jobs
 LEASE = 600.0      # seconds
 ATTEMPTS = 3       # planners that may stop before the job is failed instead of re-planned
+# Built once: every stored batch renews the lease (see `approvals.execute`).
+_RENEW = update(J).where(
+    J.c.id == bindparam("b_job"), J.c.state == "planning", J.c.plan_token == bindparam("b_token"),
+).values(plan_lease_until=bindparam("b_until"))
 
 
 class PlanningBusy(ApprovalsError):
@@ -96,9 +100,8 @@ def _refuse(conn: Connection, job: int) -> None:
 def renew(conn: Connection, job: int, token: str, lease: float = LEASE) -> None:
     """In the caller's transaction: extend the lease by `lease` seconds from now, or raise
     `PlanningLost` if it is no longer `token`'s."""
-    renewed = conn.execute(update(J).where(
-        J.c.id == job, J.c.state == "planning", J.c.plan_token == token,
-    ).values(plan_lease_until=now() + timedelta(seconds=lease)))
+    renewed = conn.execute(_RENEW, {"b_job": job, "b_token": token,
+                                    "b_until": now() + timedelta(seconds=lease)})
     if renewed.rowcount != 1:
         raise PlanningLost(f"job {job} is no longer planned by this worker (its lease ran "
                            "out and another planner took it, or it moved on)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from agents.plans import BatchHeader, Reject, decode_batch
 from approvals import schema as t
@@ -13,14 +13,18 @@ from approvals.store import Store, insert_rows
 from tools.changes import Change
 
 REJECT_COLUMNS = ("job", "row", "kind", "field", "value", "reason")
+# Built once: every batch of a plan runs them (see `approvals.execute`).
+_INSERT_BATCH = insert(t.batches).values(state="pending", applied=0, failed=0)
+_INSERT_CHANGES = insert(t.batch_changes)
+_ENCODED = select(t.batch_changes.c.changes).where(
+    t.batch_changes.c.job == bindparam("b_job"), t.batch_changes.c.batch == bindparam("b_batch"))
 
 
 def insert_batch(conn: Connection, job: int, header: BatchHeader, encoded: bytes) -> None:
     """`PlanRows.write_batch`, in the caller's transaction."""
-    conn.execute(insert(t.batches).values(
-        job=job, batch=header.batch, stage=header.stage, size=header.size,
-        digest=header.digest, state="pending", applied=0, failed=0))
-    conn.execute(insert(t.batch_changes).values(job=job, batch=header.batch, changes=encoded))
+    conn.execute(_INSERT_BATCH, {"job": job, "batch": header.batch, "stage": header.stage,
+                                 "size": header.size, "digest": header.digest})
+    conn.execute(_INSERT_CHANGES, {"job": job, "batch": header.batch, "changes": encoded})
 
 
 def insert_rejects(conn: Connection, job: int, rejects: list[Reject]) -> None:
@@ -62,10 +66,9 @@ class PlanRows:
 
     def encoded(self, job: int, batch: int) -> bytes:
         """One batch's changes as stored (`agents.plans.encode_batch`)."""
-        query = select(t.batch_changes.c.changes).where(
-            t.batch_changes.c.job == job, t.batch_changes.c.batch == batch)
         with self.store.engine.connect() as conn:
-            return bytes(conn.execute(query).scalar_one_or_none() or b"")
+            stored = conn.execute(_ENCODED, {"b_job": job, "b_batch": batch}).scalar_one_or_none()
+        return bytes(stored or b"")
 
     def batch(self, job: int, batch: int) -> list[Change]:
         """The changes of one batch, in order."""

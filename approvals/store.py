@@ -17,7 +17,17 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from agents.plans import Plan
 from agents.requests import JobRequest
@@ -27,6 +37,8 @@ from approvals.states import State, can_move
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 0x6D6F7073  # "mops": the advisory lock that serialises migrations
+# Built once: every batch of a running job reads its job (see `approvals.execute`).
+_GET = select(t.jobs).where(t.jobs.c.id == bindparam("b_job"))
 
 
 def now() -> datetime:
@@ -105,7 +117,7 @@ class Store:
     def get(self, job: int) -> Job:
         """The job with that id; `UnknownJob` if there is none."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.jobs).where(t.jobs.c.id == job)).mappings().first()
+            row = conn.execute(_GET, {"b_job": job}).mappings().first()
         if row is None:
             raise UnknownJob(job)
         return _job(row)
