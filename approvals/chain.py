@@ -92,11 +92,14 @@ def seal_batch(conn: Connection, job: int, batch: int,
     return head
 
 
-# The seal's statements, built once (every batch runs them: see `approvals.execute`).
+# Statements every batch runs (sealed; read back for verification), built once: see
+# `approvals.execute`.
 _THIS = (t.batches.c.job == bindparam("b_job"), t.batches.c.batch == bindparam("b_batch"))
 _SEALING_ANY = update(t.batches).where(*_THIS, t.batches.c.state != "sealed").values(
     state="sealing")
 _SEALING = _SEALING_ANY.where(t.batches.c.lease_token == bindparam("b_token"))
+_HAS_ROWS = select(t.ledger.c.seq).where(
+    t.ledger.c.job == bindparam("b_job"), t.ledger.c.batch == bindparam("b_batch")).limit(1)
 _SEALED = update(t.batches).where(*_THIS).values(
     state="sealed", head=bindparam("b_head"), applied=bindparam("b_applied"),
     failed=bindparam("b_failed"), outcome=bindparam("b_outcome"), lease_until=None)
@@ -231,8 +234,7 @@ def _verify_orphans(conn: Connection, job: int | None, result: Verification) -> 
 
 def _has_rows(conn: Connection, job: int, batch: int) -> bool:
     """Whether a batch has rows in `ledger` (only batches run before migration 0010 do)."""
-    query = select(t.ledger.c.seq).where(t.ledger.c.job == job, t.ledger.c.batch == batch)
-    return conn.execute(query.limit(1)).first() is not None
+    return conn.execute(_HAS_ROWS, {"b_job": job, "b_batch": batch}).first() is not None
 
 
 def _verify_block(encoded: bytes, hash: str, b: Any,
