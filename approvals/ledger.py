@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, bindparam, insert, select
 
 from approvals import schema as t
+from approvals.packing import pack, unpack
 from approvals.store import Store, fetch, loads
 from tools.changes import Change, FieldValues
 
@@ -100,14 +101,15 @@ def decode_block(encoded: bytes) -> tuple[int, int, list[dict[str, Any]]]:
 
 def write_block(conn: Connection, job: int, batch: int, encoded: bytes, hash: str) -> None:
     """Write a batch's entries ahead (once: a second block for the batch is refused)."""
-    conn.execute(_WRITE_BLOCK, {"job": job, "batch": batch, "entries": encoded, "hash": hash})
+    conn.execute(_WRITE_BLOCK, {"job": job, "batch": batch, "entries": pack(encoded),
+                                "hash": hash})
 
 
 def block(conn: Connection, job: int, batch: int) -> tuple[bytes, str] | None:
     """(entries, hash) of a batch's block; None if it has none (not run yet, or run before
     migration 0010, with its entries in `ledger`)."""
     row = conn.execute(_BLOCK, {"b_job": job, "b_batch": batch}).first()
-    return None if row is None else (bytes(row.entries), row.hash)
+    return None if row is None else (unpack(bytes(row.entries)), row.hash)
 
 
 Failures = dict[int, str | None]     # seq → error, of a sealed batch's failed entries

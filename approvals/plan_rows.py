@@ -9,6 +9,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select
 
 from agents.plans import BatchHeader, Reject, decode_batch
 from approvals import schema as t
+from approvals.packing import pack, unpack
 from approvals.store import Store, insert_rows
 from tools.changes import Change
 
@@ -24,7 +25,7 @@ def insert_batch(conn: Connection, job: int, header: BatchHeader, encoded: bytes
     """`PlanRows.write_batch`, in the caller's transaction."""
     conn.execute(_INSERT_BATCH, {"job": job, "batch": header.batch, "stage": header.stage,
                                  "size": header.size, "digest": header.digest})
-    conn.execute(_INSERT_CHANGES, {"job": job, "batch": header.batch, "changes": encoded})
+    conn.execute(_INSERT_CHANGES, {"job": job, "batch": header.batch, "changes": pack(encoded)})
 
 
 def insert_rejects(conn: Connection, job: int, rejects: list[Reject]) -> None:
@@ -68,7 +69,7 @@ class PlanRows:
         """One batch's changes as stored (`agents.plans.encode_batch`)."""
         with self.store.engine.connect() as conn:
             stored = conn.execute(_ENCODED, {"b_job": job, "b_batch": batch}).scalar_one_or_none()
-        return bytes(stored or b"")
+        return unpack(bytes(stored)) if stored else b""
 
     def batch(self, job: int, batch: int) -> list[Change]:
         """The changes of one batch, in order."""

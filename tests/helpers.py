@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, select, update
 from agents.requests import JobRequest, ListUploadParams
 from approvals import chain, ledger
 from approvals import schema as t
+from approvals.packing import unpack
 from approvals.policy import Policy
 from mops.app import App, build
 from mops.settings import Settings, Target
@@ -69,7 +70,7 @@ def tamper_plan(app: App, job: int, key: str | None = None, batch: int | None = 
     changed = 0
     with app.store.begin() as conn:
         for found, encoded in conn.execute(query).all():
-            changes = [orjson.loads(line) for line in bytes(encoded).splitlines()]
+            changes = [orjson.loads(line) for line in unpack(bytes(encoded)).splitlines()]
             for change in changes:
                 if key is None or change["key"] == key:
                     change["after"], changed = after, changed + 1

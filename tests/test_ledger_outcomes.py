@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from approvals import chain, ledger
 from approvals import schema as t
+from approvals.packing import unpack
 from approvals.store import dumps, executemany
 from mops.app import App
 from tasks.lifecycle import finish_job, run_batch, start_job
@@ -47,7 +48,8 @@ def test_entries_stay_as_written_and_read_with_their_batchs_outcome(
         assert conn.execute(select(t.ledger).where(t.ledger.c.job == job)).first() is None
     # Every batch's entries are one block, as written ahead: intended, under their hash.
     assert len(blocks) == 7
-    for batch, encoded, hash in blocks:
+    for batch, stored, hash in blocks:
+        encoded = unpack(stored)
         assert chain.block_hash(encoded) == hash
         of_job, of_batch, rows = ledger.decode_block(encoded)
         assert (of_job, of_batch) == (job, batch) and {r["status"] for r in rows} == {"intended"}
