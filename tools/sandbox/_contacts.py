@@ -129,6 +129,5 @@ def update_many(conn: Connection, updates: Sequence[tuple[str, FieldValues]]) ->
 
 def delete_many(conn: Connection, keys: Sequence[str]) -> list[WriteResult]:
     """Delete contacts and their memberships; a missing key is an item error."""
-    present = _sql.existing(conn, keys)
-    _sql.delete(conn, sorted(present))
-    return results(keys, {i: MISSING for i, key in enumerate(keys) if key not in present})
+    deleted = _sql.delete(conn, sorted(keys))      # in key order, neighbours together
+    return results(keys, {i: MISSING for i, key in enumerate(keys) if key not in deleted})

@@ -120,15 +120,21 @@ def remove_members(conn: Connection, list_id: int, keys: Sequence[str]) -> None:
             )
 
 
-def delete(conn: Connection, keys: Sequence[str]) -> None:
-    """Delete the contacts `keys` and their memberships (explicitly, so it holds even where
-    the foreign key's cascade is not enforced)."""
+def delete(conn: Connection, keys: Sequence[str]) -> set[str]:
+    """Delete the contacts among `keys` and their memberships (explicitly, so it holds even
+    where the foreign key's cascade is not enforced); return the keys that were contacts.
+
+    ``RETURNING`` tells which keys existed in the statement that deletes them: no read
+    beforehand, and no window between a look and the delete."""
+    deleted: set[str] = set()
     ph = placeholder(conn)
     with cursor(conn) as cur:
         for chunk in in_chunks(keys):
             marks = _marks(ph, len(chunk))
             cur.execute(f"DELETE FROM list_members WHERE email IN ({marks})", chunk)
-            cur.execute(f"DELETE FROM contacts WHERE email IN ({marks})", chunk)
+            cur.execute(f"DELETE FROM contacts WHERE email IN ({marks}) RETURNING email", chunk)
+            deleted.update(row[0] for row in cur.fetchall())
+    return deleted
 
 
 def page(conn: Connection, after: str | None, size: int) -> list[Row]:
