@@ -13,6 +13,7 @@ from sqlalchemy import inspect, text
 
 from agents.plans import batch_digest
 from agents.requests import JobRequest, ListUploadParams
+from approvals.packing import pack
 from approvals.plan_rows import PlanRows
 from approvals.store import MIGRATIONS, Store, dumps
 from tools.changes import Change
@@ -94,3 +95,26 @@ def test_ledger_blocks_refuse_a_downgrade_that_could_not_read_them(store: Store)
     _migrate(store, "0009", down=True)
     with store.engine.connect() as conn:
         assert "ledger_blocks" not in inspect(conn).get_table_names()
+
+
+def test_a_downgrade_past_compression_leaves_every_value_plain(store: Store) -> None:
+    _migrate(store, "head")
+    plain = b'{"after":{"firstname":"Ann"},"key":"a@example.com"}\n' * 50
+    job = store.create_job(JobRequest(params=ListUploadParams(file="l.csv", list="Expo"),
+                                      requested_by="alice"))
+    with store.engine.begin() as conn:
+        for batch, value in ((1, pack(plain)), (2, plain)):   # compressed, and from before
+            conn.execute(text("INSERT INTO batches (job, batch, stage, size, digest, state,"
+                              " applied, failed) VALUES (:job, :batch, 0, 50, 'd', 'pending',"
+                              " 0, 0)"), {"job": job, "batch": batch})
+            conn.execute(text("INSERT INTO batch_changes (job, batch, changes) VALUES "
+                              "(:job, :batch, :value)"), {"job": job, "batch": batch,
+                                                          "value": value})
+            conn.execute(text("INSERT INTO ledger_blocks (job, batch, entries, hash) VALUES "
+                              "(:job, :batch, :value, :hash)"),
+                         {"job": job, "batch": batch, "value": value, "hash": "0" * 64})
+    _migrate(store, "0011", down=True)
+    with store.engine.connect() as conn:
+        for query in ("SELECT changes FROM batch_changes", "SELECT entries FROM ledger_blocks"):
+            assert [bytes(v) for v in conn.execute(text(query)).scalars()] == [plain, plain]
+    _migrate(store, "head")
