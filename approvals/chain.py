@@ -28,6 +28,15 @@ from tools.changes import canonical_json
 
 GENESIS = "0" * 64
 _CHAIN = "UPDATE ledger SET prev_hash = ?, hash = ? WHERE job = ? AND batch = ? AND seq = ?"
+# Statements every batch runs (sealing it; verifying it), built once: see
+# `approvals.schema.one_batch`.
+_SEALING_ANY = update(t.batches).where(*t.one_batch(t.batches), t.batches.c.state != "sealed"
+                                       ).values(state="sealing")
+_SEALING = _SEALING_ANY.where(t.batches.c.lease_token == bindparam("b_token"))
+_SEALED = update(t.batches).where(*t.one_batch(t.batches)).values(
+    state="sealed", head=bindparam("b_head"), applied=bindparam("b_applied"),
+    failed=bindparam("b_failed"), outcome=bindparam("b_outcome"), lease_until=None)
+_HAS_ROWS = select(t.ledger.c.seq).where(*t.one_batch(t.ledger)).limit(1)
 
 
 def link(prev: str, payload: object) -> str:
@@ -75,7 +84,7 @@ def seal_batch(conn: Connection, job: int, batch: int,
     the write-ahead step left them; None reads them back.
     With `token`, only the holder of the batch's current lease may seal it (`LeaseLost`).
     """
-    this = {"b_job": job, "b_batch": batch}
+    this = t.batch_params(job, batch)
     taken = conn.execute(_SEALING, {**this, "b_token": token}) if token is not None else (
         conn.execute(_SEALING_ANY, this))
     if taken.rowcount != 1:        # checked first: nothing below runs for a stale worker
@@ -90,19 +99,6 @@ def seal_batch(conn: Connection, job: int, batch: int,
     conn.execute(_SEALED, {**this, "b_head": head, "b_applied": entries - len(failures),
                            "b_failed": len(failures), "b_outcome": dumps(sealed)})
     return head
-
-
-# Statements every batch runs (sealed; read back for verification), built once: see
-# `approvals.execute`.
-_THIS = (t.batches.c.job == bindparam("b_job"), t.batches.c.batch == bindparam("b_batch"))
-_SEALING_ANY = update(t.batches).where(*_THIS, t.batches.c.state != "sealed").values(
-    state="sealing")
-_SEALING = _SEALING_ANY.where(t.batches.c.lease_token == bindparam("b_token"))
-_HAS_ROWS = select(t.ledger.c.seq).where(
-    t.ledger.c.job == bindparam("b_job"), t.ledger.c.batch == bindparam("b_batch")).limit(1)
-_SEALED = update(t.batches).where(*_THIS).values(
-    state="sealed", head=bindparam("b_head"), applied=bindparam("b_applied"),
-    failed=bindparam("b_failed"), outcome=bindparam("b_outcome"), lease_until=None)
 
 
 def _chain_back(conn: Connection, job: int, batch: int) -> tuple[int, str]:
@@ -234,7 +230,7 @@ def _verify_orphans(conn: Connection, job: int | None, result: Verification) -> 
 
 def _has_rows(conn: Connection, job: int, batch: int) -> bool:
     """Whether a batch has rows in `ledger` (only batches run before migration 0010 do)."""
-    return conn.execute(_HAS_ROWS, {"b_job": job, "b_batch": batch}).first() is not None
+    return conn.execute(_HAS_ROWS, t.batch_params(job, batch)).first() is not None
 
 
 def _verify_block(encoded: bytes, hash: str, b: Any,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, select
 
 from approvals import chain, leases, ledger
 from approvals import schema as t
@@ -146,14 +146,13 @@ def _sealed(store: Store, job: int, batch: int) -> BatchResult | None:
         return _result(conn, job, batch)
 
 
-# Built once: a statement made per call costs several times what running it costs, and
-# every batch runs it (the same holds for the other per-batch statements of the store).
+# Built once, as every statement a batch runs (see `approvals.schema.one_batch`).
 _RESULT = select(t.batches.c.state, t.batches.c.applied, t.batches.c.failed).where(
-    t.batches.c.job == bindparam("b_job"), t.batches.c.batch == bindparam("b_batch"))
+    *t.one_batch(t.batches))
 
 
 def _result(conn: Connection, job: int, batch: int) -> BatchResult | None:
-    row = conn.execute(_RESULT, {"b_job": job, "b_batch": batch}).first()
+    row = conn.execute(_RESULT, t.batch_params(job, batch)).first()
     if row is None or row.state != "sealed":
         return None
     return BatchResult(batch, row.applied, row.failed)

@@ -22,7 +22,7 @@ from approvals.store import Job, Store, now
 from tools.changes import Change
 
 Verdict = Literal["approve", "reject"]
-# Who approved a digest: read before every batch, so built once (see `approvals.execute`).
+# Who approved a digest: read before every batch, so built once (see `approvals.schema.one_batch`).
 _APPROVERS = select(t.decisions.c.actor).where(
     t.decisions.c.job == bindparam("b_job"), t.decisions.c.verdict == "approve",
     t.decisions.c.digest == bindparam("b_digest"))

@@ -18,13 +18,12 @@ from approvals import schema as t
 from approvals.store import Store, aware, now
 
 B = t.batches
-_THIS = (B.c.job == bindparam("b_job"), B.c.batch == bindparam("b_batch"))
-# Built once (every batch runs them): see `approvals.execute`.
+# Built once (every batch runs them): see `approvals.schema.one_batch`.
 _CLAIM = update(B).where(
-    *_THIS, B.c.state != "sealed",
+    *t.one_batch(B), B.c.state != "sealed",
     or_(B.c.lease_until.is_(None), B.c.lease_until < bindparam("b_at")),
 ).values(lease_until=bindparam("b_until"), lease_token=bindparam("b_token"))
-_HELD = select(B.c.lease_token, B.c.lease_until).where(*_THIS)
+_HELD = select(B.c.lease_token, B.c.lease_until).where(*t.one_batch(B))
 
 
 def next_stage(store: Store, job: int) -> int | None:
@@ -53,8 +52,8 @@ def claim_batch(store: Store, job: int, batch: int, lease: float) -> str | None:
 def claim(conn: Connection, job: int, batch: int, lease: float) -> str | None:
     """`claim_batch` in the caller's transaction (which must commit for the lease to hold)."""
     at, token = now(), uuid.uuid4().hex
-    claimed = conn.execute(_CLAIM, {"b_job": job, "b_batch": batch, "b_at": at,
-                                    "b_until": at + timedelta(seconds=lease), "b_token": token})
+    claimed = conn.execute(_CLAIM, t.batch_params(
+        job, batch, b_at=at, b_until=at + timedelta(seconds=lease), b_token=token))
     return token if claimed.rowcount == 1 else None
 
 
@@ -66,7 +65,7 @@ def holds(store: Store, job: int, batch: int, token: str) -> bool:
 
 def held(conn: Connection, job: int, batch: int, token: str) -> bool:
     """`holds`, on the caller's connection (inside its transaction)."""
-    row = conn.execute(_HELD, {"b_job": job, "b_batch": batch}).first()
+    row = conn.execute(_HELD, t.batch_params(job, batch)).first()
     return row is not None and row.lease_token == token and (
         row.lease_until is None or aware(row.lease_until) >= now())
 

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, insert, select
 
 from approvals import schema as t
 from approvals.packing import pack, unpack
@@ -60,15 +60,12 @@ _SELECT = ("SELECT job, batch, seq, op, \"object\", \"key\", list_name, "
            "CAST(\"before\" AS TEXT), CAST(\"after\" AS TEXT), status, error, recorded_at, "
            "prev_hash, hash FROM ledger")
 _PREV, _HASH = COLUMNS.index("prev_hash"), COLUMNS.index("hash")
-# The statements every batch runs, built once (see `approvals.execute`).
-_BLOCKS = t.ledger_blocks.c
-_BLOCK = select(_BLOCKS.entries, _BLOCKS.hash).where(
-    _BLOCKS.job == bindparam("b_job"), _BLOCKS.batch == bindparam("b_batch"))
+# The statements every batch runs, built once (see `approvals.schema.one_batch`).
+_BLOCK = select(t.ledger_blocks.c.entries, t.ledger_blocks.c.hash).where(
+    *t.one_batch(t.ledger_blocks))
 _WRITE_BLOCK = insert(t.ledger_blocks)
-_OUTCOME = select(t.batches.c.outcome).where(
-    t.batches.c.job == bindparam("b_job"), t.batches.c.batch == bindparam("b_batch"))
-_ROW_STATUSES = select(t.ledger.c.seq, t.ledger.c.status).where(
-    t.ledger.c.job == bindparam("b_job"), t.ledger.c.batch == bindparam("b_batch"))
+_OUTCOME = select(t.batches.c.outcome).where(*t.one_batch(t.batches))
+_ROW_STATUSES = select(t.ledger.c.seq, t.ledger.c.status).where(*t.one_batch(t.ledger))
 
 
 def stamp() -> str:
@@ -108,7 +105,7 @@ def write_block(conn: Connection, job: int, batch: int, encoded: bytes, hash: st
 def block(conn: Connection, job: int, batch: int) -> tuple[bytes, str] | None:
     """(entries, hash) of a batch's block; None if it has none (not run yet, or run before
     migration 0010, with its entries in `ledger`)."""
-    row = conn.execute(_BLOCK, {"b_job": job, "b_batch": batch}).first()
+    row = conn.execute(_BLOCK, t.batch_params(job, batch)).first()
     return None if row is None else (unpack(bytes(row.entries)), row.hash)
 
 
@@ -145,7 +142,7 @@ def statuses(store: Store, job: int, batch: int) -> dict[int, Status]:
 
 def batch_statuses(conn: Connection, job: int, batch: int) -> dict[int, Status]:
     """`statuses`, on a connection of the caller's."""
-    this = {"b_job": job, "b_batch": batch}
+    this = t.batch_params(job, batch)
     failures = failures_of(conn.execute(_OUTCOME, this).scalar())
     stored = block(conn, job, batch)
     if stored is not None:

@@ -32,7 +32,7 @@ from tools.changes import Change
 J = t.jobs
 LEASE = 600.0      # seconds
 ATTEMPTS = 3       # planners that may stop before the job is failed instead of re-planned
-# Built once: every stored batch renews the lease (see `approvals.execute`).
+# Built once: every stored batch renews the lease (see `approvals.schema.one_batch`).
 _RENEW = update(J).where(
     J.c.id == bindparam("b_job"), J.c.state == "planning", J.c.plan_token == bindparam("b_token"),
 ).values(plan_lease_until=bindparam("b_until"))

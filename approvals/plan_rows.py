@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from agents.plans import BatchHeader, Reject, decode_batch
 from approvals import schema as t
@@ -14,11 +14,10 @@ from approvals.store import Store, insert_rows
 from tools.changes import Change
 
 REJECT_COLUMNS = ("job", "row", "kind", "field", "value", "reason")
-# Built once: every batch of a plan runs them (see `approvals.execute`).
+# Built once: every batch of a plan runs them (see `approvals.schema.one_batch`).
 _INSERT_BATCH = insert(t.batches).values(state="pending", applied=0, failed=0)
 _INSERT_CHANGES = insert(t.batch_changes)
-_ENCODED = select(t.batch_changes.c.changes).where(
-    t.batch_changes.c.job == bindparam("b_job"), t.batch_changes.c.batch == bindparam("b_batch"))
+_ENCODED = select(t.batch_changes.c.changes).where(*t.one_batch(t.batch_changes))
 
 
 def insert_batch(conn: Connection, job: int, header: BatchHeader, encoded: bytes) -> None:
@@ -68,7 +67,7 @@ class PlanRows:
     def encoded(self, job: int, batch: int) -> bytes:
         """One batch's changes as stored (`agents.plans.encode_batch`)."""
         with self.store.engine.connect() as conn:
-            stored = conn.execute(_ENCODED, {"b_job": job, "b_batch": batch}).scalar_one_or_none()
+            stored = conn.execute(_ENCODED, t.batch_params(job, batch)).scalar_one_or_none()
         return unpack(bytes(stored)) if stored else b""
 
     def batch(self, job: int, batch: int) -> list[Change]:

@@ -3,6 +3,8 @@ create them; this module is the one description both the code and the migrations
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -16,7 +18,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
 )
+from sqlalchemy.sql.elements import ColumnElement
 
 metadata = MetaData()
 
@@ -166,3 +170,15 @@ slack_requests = Table(
     Column("signature", String(128), primary_key=True),   # X-Slack-Signature of one taken
     Column("stamp", BigInteger, nullable=False, index=True),  # its X-Slack-Request-Timestamp
 )
+
+
+def one_batch(table: Table) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The rows of `table` of one batch, for a statement built once (a statement built per
+    call costs several times what running it does, and every batch runs a dozen): bound
+    at execution with `batch_params`."""
+    return table.c.job == bindparam("b_job"), table.c.batch == bindparam("b_batch")
+
+
+def batch_params(job: int, batch: int, **more: Any) -> dict[str, Any]:
+    """The parameters of a statement made with `one_batch` (and any others it binds)."""
+    return {"b_job": job, "b_batch": batch, **more}

@@ -37,7 +37,7 @@ from approvals.states import State, can_move
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 0x6D6F7073  # "mops": the advisory lock that serialises migrations
-# Built once: every batch of a running job reads its job (see `approvals.execute`).
+# Built once: every batch of a running job reads its job (see `approvals.schema.one_batch`).
 _GET = select(t.jobs).where(t.jobs.c.id == bindparam("b_job"))
 
 
