@@ -107,7 +107,7 @@ def _chain_back(conn: Connection, job: int, batch: int) -> tuple[int, str]:
     stored = ledger.block(conn, job, batch)
     if stored is not None:
         encoded, hash = stored
-        return len(ledger.decode_block(encoded)[2]), hash
+        return len(ledger.block_entries(encoded)[2]), hash
     rows = ledger.chained_rows(conn, job, batch)
     if all(hash is not None for _, _, hash in rows):
         return len(rows), rows[-1][2] if rows else GENESIS   # type: ignore[return-value]
@@ -161,17 +161,17 @@ class Verification:
 def verify(store: Store, job: int | None = None) -> Verification:
     """Recompute the chain of every sealed batch and job (or of one job)."""
     result = Verification()
-    for _ in checked_batches(store, job, result):
+    for _ in applied_batches(store, job, result):
         pass
     return result
 
 
-def checked_batches(store: Store, job: int | None, result: Verification,
-                    ) -> Iterator[list[dict[str, Any]]]:
-    """The ledger rows of each sealed batch (of `job`, or of all jobs), in chain order (job,
-    batch), each batch checked against its chain as it is read: one pass does both `verify`
-    and what a reader of the log needs. Every problem found is in `result` once the iterator is
-    exhausted, not before: a caller must not act on the rows until then.
+def applied_batches(store: Store, job: int | None, result: Verification,
+                    ) -> Iterator[list[ledger.Entry]]:
+    """The entries each sealed batch (of `job`, or of all jobs) applied, in chain order (job,
+    batch, seq), each batch checked against its chain as it is read: one pass does both
+    `verify` and what a rollback needs. Every problem found is in `result` once the iterator
+    is exhausted, not before: a caller must not act on the entries until then.
 
     Each batch is read in a short transaction of its own, so a long pass holds no snapshot
     open (SQLite can checkpoint its WAL behind it).
@@ -194,25 +194,32 @@ def checked_batches(store: Store, job: int | None, result: Verification,
         if b.state != "sealed":
             result.problems.append(f"job {b.job} batch {b.batch}: the job is sealed but "
                                    f"the batch says {b.state}")
-        failures = ledger.failures_of(b.outcome)
-        yield [ledger.settle(row, failures) for row in _checked_batch(store, b, result)]
+        yield _checked_batch(store, b, result)
     result.problems += later.problems
     result.jobs, result.head = later.jobs, later.head
 
 
-def _checked_batch(store: Store, b: Any, result: Verification) -> list[dict[str, Any]]:
-    """A sealed batch's entries (`b`: its row), as a block or, from before migration 0010,
-    as rows, checked against its chain; in a short transaction of its own."""
+def _checked_batch(store: Store, b: Any, result: Verification) -> list[ledger.Entry]:
+    """The entries a sealed batch applied (`b`: its row), read as a block or, from before
+    migration 0010, as rows, and checked against its chain; in a short transaction of its own.
+
+    A block's entries were all written `intended`: the batch's outcome says which failed (a
+    batch with no outcome was never sealed, and applied none)."""
+    failures = ledger.failures_of(b.outcome)
     with store.engine.connect() as conn:
         stored = ledger.block(conn, b.job, b.batch)
         if stored is None:
             rows = ledger.chained_rows(conn, b.job, b.batch)
             _verify_batch(rows, b, result)
-            return [row for row, _, _ in rows]
+            return [ledger.as_entry(row) for row, _, _ in rows
+                    if ledger.settle(row, failures)["status"] == "applied"]
         if _has_rows(conn, b.job, b.batch):
             result.problems.append(f"job {b.job} batch {b.batch}: ledger rows beside its "
                                    "block (inserted)")
-    return _verify_block(*stored, b, result)
+    entries = _verify_block(*stored, b, result)
+    if failures is None:
+        return []
+    return [e for e in entries if e[0] not in failures] if failures else entries
 
 
 def _verify_orphans(conn: Connection, job: int | None, result: Verification) -> None:
@@ -234,16 +241,16 @@ def _has_rows(conn: Connection, job: int, batch: int) -> bool:
 
 
 def _verify_block(encoded: bytes, hash: str, b: Any,
-                  result: Verification) -> list[dict[str, Any]]:
+                  result: Verification) -> list[ledger.Entry]:
     """Check a batch's block against its hash and its head (`b`: the batch's row); its
-    entries' `payload`s (none if the block is not this batch's)."""
+    entries (none if the block is not this batch's)."""
     job, batch = b.job, b.batch
     digest = block_hash(encoded)
     if digest != hash:
         result.problems.append(f"job {job} batch {batch}: its entries do not match their "
                                "hash (edited, inserted or deleted)")
         return []
-    of_job, of_batch, rows = ledger.decode_block(encoded)
+    of_job, of_batch, rows = ledger.block_entries(encoded)
     if (of_job, of_batch) != (job, batch):
         result.problems.append(f"job {job} batch {batch}: it holds the entries of job "
                                f"{of_job} batch {of_batch}")

@@ -85,6 +85,12 @@ def encode_block(job: int, batch: int, recorded_at: str, entries: list[Entry]) -
                          "entries": entries})
 
 
+def block_entries(encoded: bytes) -> tuple[int, int, list[Entry]]:
+    """(job, batch, entries) of a stored block, each entry as written (`Entry`)."""
+    block = orjson.loads(encoded)
+    return block["job"], block["batch"], block["entries"]
+
+
 def decode_block(encoded: bytes) -> tuple[int, int, list[dict[str, Any]]]:
     """(job, batch, `payload`s) of a stored block: its entries, each `intended` as written."""
     block = orjson.loads(encoded)
@@ -94,6 +100,12 @@ def decode_block(encoded: bytes) -> tuple[int, int, list[dict[str, Any]]]:
          "list_name": list_name, "before": before, "after": after, "status": "intended",
          "error": None, "recorded_at": at}
         for seq, op, obj, key, list_name, before, after in block["entries"]]
+
+
+def as_entry(row: dict[str, Any]) -> Entry:
+    """A `payload` (a row of `ledger`, or a decoded block's entry) as a block holds it."""
+    return (row["seq"], row["op"], row["object"], row["key"], row["list_name"], row["before"],
+            row["after"])
 
 
 def write_block(conn: Connection, job: int, batch: int, encoded: bytes, hash: str) -> None:
@@ -145,11 +157,13 @@ def batch_statuses(conn: Connection, job: int, batch: int) -> dict[int, Status]:
     this = t.batch_params(job, batch)
     failures = failures_of(conn.execute(_OUTCOME, this).scalar())
     stored = block(conn, job, batch)
-    if stored is not None:
-        rows = decode_block(stored[0])[2]
-    else:
+    if stored is None:
         rows = [{"seq": r.seq, "status": r.status} for r in conn.execute(_ROW_STATUSES, this)]
-    return {r["seq"]: settle(r, failures)["status"] for r in rows}
+        return {r["seq"]: settle(r, failures)["status"] for r in rows}
+    seqs = [entry[0] for entry in block_entries(stored[0])[2]]   # each written `intended`
+    if failures is None:
+        return dict.fromkeys(seqs, "intended")
+    return {seq: "failed" if seq in failures else "applied" for seq in seqs}
 
 
 def chained_rows(conn: Connection, job: int, batch: int,

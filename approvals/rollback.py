@@ -9,19 +9,20 @@ plan's rejects, for a person to look at.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, TypeVar
+from typing import TypeVar, cast
 
 from agents.kinds import PlanContext, Services
 from agents.plans import Reject
 from agents.requests import RollbackParams
 from approvals import chain
 from approvals.errors import NothingToRollBack
+from approvals.ledger import Entry
 from approvals.store import Store
 from tools.apply import observe, touched
-from tools.changes import MEMBER_IN, Change, FieldValues
+from tools.changes import MEMBER_IN, Change, FieldValues, ObjectType
 from tools.collector import paused
 from tools.records import Record
 
@@ -57,8 +58,9 @@ class RollbackKind:
         """
         self.check(params.of_job)
         verified = chain.Verification()
-        applied = (row for rows in chain.checked_batches(self.store, params.of_job, verified)
-                   for row in rows if row["status"] == "applied")
+        applied = (entry for entries in chain.applied_batches(self.store, params.of_job,
+                                                              verified)
+                   for entry in entries)
         undo, chunks = _Undo(ctx, params.of_job), _chunks(applied, CHUNK)
         while True:
             with paused():        # a chunk's objects are scanned once, when it is done
@@ -83,7 +85,7 @@ class _Undo:
     lists: list[tuple[int, Change, FieldValues | None]] = field(default_factory=list)
     removing: Counter[str] = field(default_factory=Counter)    # members removed, by list
 
-    def plan_chunk(self, entries: list[dict[str, Any]]) -> None:
+    def plan_chunk(self, entries: list[Entry]) -> None:
         """Propose the inverses of a chunk of entries (or report their conflicts), with one
         read of the records they touch."""
         ctx, of_job = self.ctx, self.of_job
@@ -103,47 +105,38 @@ class _Undo:
             _propose(ctx, of_job, self.position, inv, now)
 
 
-def inverse(change: Change, before: FieldValues | None) -> Change:
-    """The change that undoes `change`, whose record held `before` when it was written."""
-    return inverse_of({"op": change.op, "object": change.object, "key": change.key,
-                       "list_name": change.list_name, "after": change.after, "before": before})
+def inverse_of(entry: Entry) -> Change:
+    """The change that undoes a ledger entry, whose record held the entry's `before` when it
+    was written.
+
+    Membership values are copies of `MEMBER_IN`: a change keeps the dict it is given.
+    """
+    _, op, kind, key, list_name, before, after = entry
+    obj = cast(ObjectType, kind)
+    reason = _REASONS.get(op, "")
+    if op == "create":
+        return Change("delete", obj, key, after, None, None, reason)
+    if op == "add_member":
+        return Change("remove_member", obj, key, dict(MEMBER_IN), None, list_name, reason)
+    if op == "update":
+        held = before or {}
+        return Change("update", obj, key, after, {f: held.get(f) for f in after or {}}, None,
+                      reason)
+    if op == "delete":
+        return Change("create", obj, key, None, before, None, reason)
+    if op == "remove_member":
+        return Change("add_member", obj, key, None, dict(MEMBER_IN), list_name, reason)
+    raise ValueError(f"a ledger entry with an unknown op: {op!r}")
 
 
-def inverse_of(entry: Mapping[str, Any]) -> Change:
-    """The change that undoes a ledger entry (`op`, `object`, `key`, `list_name`, `after`,
-    and `before`: what its record held when it was written)."""
-    return Change(**_inverse_fields(entry))
-
-
-def inverses_of(entries: list[dict[str, Any]]) -> list[Change]:
+def inverses_of(entries: list[Entry]) -> list[Change]:
     """`inverse_of` each entry, in order. (Made in code, as any planner's changes: their
     values are validated where the plan is read back, by the gate.)"""
     return [inverse_of(entry) for entry in entries]
 
 
-def _inverse_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of the change that undoes a ledger entry, as plain values.
-
-    Membership values are copies of `MEMBER_IN`: a change keeps the dict it is given.
-    """
-    op, obj, key, after = entry["op"], entry["object"], entry["key"], entry["after"]
-    reason = f"undo {op}"
-    if op == "create":
-        return {"op": "delete", "object": obj, "key": key, "before": after, "reason": reason}
-    if op == "delete":
-        return {"op": "create", "object": obj, "key": key, "after": entry["before"],
-                "reason": reason}
-    if op == "add_member":
-        return {"op": "remove_member", "object": obj, "key": key,
-                "list_name": entry["list_name"], "before": dict(MEMBER_IN), "reason": reason}
-    if op == "remove_member":
-        return {"op": "add_member", "object": obj, "key": key,
-                "list_name": entry["list_name"], "after": dict(MEMBER_IN), "reason": reason}
-    if op != "update":
-        raise ValueError(f"a ledger entry with an unknown op: {op!r}")
-    before = entry["before"] or {}
-    return {"op": "update", "object": obj, "key": key, "before": after,
-            "after": {f: before.get(f) for f in after or {}}, "reason": reason}
+_REASONS = {op: f"undo {op}" for op in ("create", "update", "delete", "add_member",
+                                        "remove_member")}
 
 
 def _observe(ctx: PlanContext, inverses: list[Change],

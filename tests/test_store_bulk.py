@@ -14,8 +14,9 @@ from agents.plans import batch_digest, decode_batch, encode_batch
 from approvals import chain, ledger
 from mops.app import App
 from tests.helpers import SMALL_LEADS as LEADS
-from tests.helpers import as_rows, upload, write_csv
+from tests.helpers import as_rows, crm_of, upload, write_csv
 from tools.changes import Change, canonical_json
+from tools.records import Record
 
 
 def _finished(app: App, tmp_path: Path) -> int:
@@ -99,16 +100,31 @@ def test_ledger_entries_stream_in_chain_order(small_batches: App, tmp_path: Path
         e for e in whole if e.change.key == "Expo"]   # the list: its name is in every block
 
 
-def test_checked_batches_yield_every_entry_once_and_verify(small_batches: App,
-                                                           tmp_path: Path) -> None:
+def test_applied_batches_yield_each_applied_entry_once_and_verify(small_batches: App,
+                                                                  tmp_path: Path) -> None:
     app = small_batches
     job = _finished(app, tmp_path)
     result = chain.Verification()
-    rows = [row for batch in chain.checked_batches(app.store, job, result) for row in batch]
-    assert result.ok and result.jobs == 1 and result.entries == len(rows) == 51
-    assert all(list(row) == list(ledger.HASHED) for row in rows)
-    read = [e.model_dump() | e.change.model_dump() for e in ledger.entries(app.store, job)]
-    assert rows == [{name: e[name] for name in ledger.HASHED} for e in read]
+    got = [e for batch in chain.applied_batches(app.store, job, result) for e in batch]
+    assert result.ok and result.jobs == 1 and result.entries == len(got) == 51
+    read = [e for e in ledger.entries(app.store, job) if e.status == "applied"]
+    assert [tuple(e) for e in got] == [
+        (e.seq, e.change.op, e.change.object, e.change.key, e.change.list_name,
+         e.change.before, e.change.after) for e in read]
+
+
+def test_applied_batches_leave_out_failed_entries(small_batches: App, tmp_path: Path) -> None:
+    app = small_batches
+    job = upload(app, write_csv(tmp_path / "l.csv", LEADS))
+    crm = crm_of(app)    # created by someone else after the plan: the job's create fails
+    crm.create_contacts([Record(key="u4@example.com", fields={"firstname": "Else"})])
+    crm.close()
+    app.jobs.decide(job, "bob", "approve")
+    result = chain.Verification()
+    got = [e for batch in chain.applied_batches(app.store, job, result) for e in batch]
+    statuses = {(e.batch, e.seq): e.status for e in ledger.entries(app.store, job)}
+    assert result.ok and "failed" in statuses.values()
+    assert len(got) == list(statuses.values()).count("applied") < result.entries
 
 
 def test_the_ledger_has_no_index_on_key(small_batches: App) -> None:
