@@ -219,7 +219,7 @@ def _checked_batch(store: Store, b: Any, result: Verification) -> list[ledger.En
     entries = _verify_block(*stored, b, result)
     if failures is None:
         return []
-    return [e for e in entries if e[0] not in failures] if failures else entries
+    return [entry for entry in entries if entry[0] not in failures]
 
 
 def _verify_orphans(conn: Connection, job: int | None, result: Verification) -> None:

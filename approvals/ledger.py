@@ -103,7 +103,8 @@ def decode_block(encoded: bytes) -> tuple[int, int, list[dict[str, Any]]]:
 
 
 def as_entry(row: dict[str, Any]) -> Entry:
-    """A `payload` (a row of `ledger`, or a decoded block's entry) as a block holds it."""
+    """A row of `ledger` (a `payload`, written before migration 0010) as a block holds its
+    entry."""
     return (row["seq"], row["op"], row["object"], row["key"], row["list_name"], row["before"],
             row["after"])
 

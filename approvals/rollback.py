@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import TypeVar, cast
+from typing import TypeVar, cast, get_args
 
 from agents.kinds import PlanContext, Services
 from agents.plans import Reject
@@ -22,7 +22,7 @@ from approvals.errors import NothingToRollBack
 from approvals.ledger import Entry
 from approvals.store import Store
 from tools.apply import observe, touched
-from tools.changes import MEMBER_IN, Change, FieldValues, ObjectType
+from tools.changes import MEMBER_IN, Change, FieldValues, ObjectType, Op
 from tools.collector import paused
 from tools.records import Record
 
@@ -135,8 +135,7 @@ def inverses_of(entries: list[Entry]) -> list[Change]:
     return [inverse_of(entry) for entry in entries]
 
 
-_REASONS = {op: f"undo {op}" for op in ("create", "update", "delete", "add_member",
-                                        "remove_member")}
+_REASONS = {op: f"undo {op}" for op in get_args(Op)}
 
 
 def _observe(ctx: PlanContext, inverses: list[Change],

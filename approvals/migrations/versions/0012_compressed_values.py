@@ -19,7 +19,9 @@ down_revision = "0011"
 branch_labels = None
 depends_on = None
 
-MAGIC = b"\x28\xb5\x2f\xfd"        # how every zstd frame starts; JSON never does
+# How every zstd frame starts (JSON never does). A migration keeps its own copy of what it
+# needs, not an import of `approvals.packing`, whose code may change after it.
+MAGIC = b"\x28\xb5\x2f\xfd"
 PAGE = 100                          # values held at once, each about 200 KB when plain
 
 
