@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
+from agents.uniform import decode_uniform
 from tools.changes import Change, canonical_json
 
 DIGEST_VERSION = b"mops-plan/1\n"
@@ -86,8 +87,13 @@ def encode_batch(changes: list[Change]) -> bytes:
 
 
 def decode_batch(encoded: bytes) -> list[Change]:
-    """The changes of an encoded batch (validated, as one JSON array)."""
-    return _CHANGES.validate_json(b"[" + encoded.rstrip(b"\n").replace(b"\n", b",") + b"]")
+    """The changes of an encoded batch, validated: as one JSON array, or, where they differ
+    only in key and reason, by `decode_uniform`."""
+    lines = encoded.rstrip(b"\n").split(b"\n") if encoded else []
+    uniform = decode_uniform(lines, _CHANGES.validate_json)
+    if uniform is not None:
+        return uniform
+    return _CHANGES.validate_json(b"[" + b",".join(lines) + b"]")
 
 
 def batch_digest(changes: list[Change]) -> str:

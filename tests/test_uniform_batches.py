@@ -1,0 +1,89 @@
+"""A uniform batch (changes differing only in key and reason) reads back exactly as
+validating each line would read it, and anything else is validated line by line."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
+
+from agents.plans import decode_batch, encode_batch
+from agents.uniform import decode_uniform
+from tools.changes import MEMBER_IN, MEMBER_OUT, Change
+
+_VALIDATE = TypeAdapter(list[Change]).validate_json
+# Text that looks like the bytes around a key: quotes, escapes, the template's own pieces.
+_AWKWARD = st.sampled_from(['"', "\\", '\\"', ",", '","list_name":"L",', "\x00key\x00",
+                            "\x00reason\x00", "é", "😀", "\n", "}", ""])
+_TEXT = st.lists(st.one_of(st.text(max_size=6), _AWKWARD), max_size=4).map("".join)
+
+
+def _member(key: str, reason: str, list_name: str = "Expo",
+            op: str = "add_member") -> Change:
+    before, after = (MEMBER_OUT, MEMBER_IN) if op == "add_member" else (MEMBER_IN, None)
+    return Change(op, "list_membership", key, None if before is None else dict(before),  # type: ignore[arg-type]
+                  None if after is None else dict(after), list_name, reason)
+
+
+def _line_by_line(encoded: bytes) -> list[Change]:
+    return _VALIDATE(b"[" + encoded.rstrip(b"\n").replace(b"\n", b",") + b"]")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_TEXT, _TEXT), min_size=2, max_size=30), _TEXT,
+       st.sampled_from(["add_member", "remove_member"]))
+def test_a_uniform_batch_reads_back_as_validating_each_line_does(
+        pairs: list[tuple[str, str]], list_name: str, op: str) -> None:
+    changes = [_member(key, reason, list_name, op) for key, reason in pairs]
+    encoded = encode_batch(changes)
+    lines = encoded.rstrip(b"\n").split(b"\n")
+    # The template path is taken, unless the list's name may hold one of its stand-ins.
+    taken = decode_uniform(lines, _VALIDATE)
+    assert taken == changes if "\x00" not in list_name else taken in (changes, None)
+    assert decode_batch(encoded) == changes == _line_by_line(encoded)
+
+
+def test_batches_that_are_not_uniform_are_read_line_by_line() -> None:
+    mixed = [
+        [_member("a@x.com", "r1"), _member("b@x.com", "r2", list_name="Other")],
+        [_member("a@x.com", "r1"), _member("b@x.com", "r2", op="remove_member")],
+        [Change("create", "contact", "a@x.com", None, {"city": "Oslo"}),
+         Change("create", "contact", "b@x.com", None, {"city": "Rome"})],
+        [_member("a@x.com", "r1"),
+         Change("update", "contact", "b@x.com", {"city": None}, {"city": "Rome"})],
+    ]
+    for changes in mixed:
+        encoded = encode_batch(changes)
+        assert decode_uniform(encoded.rstrip(b"\n").split(b"\n"), _VALIDATE) is None
+        assert decode_batch(encoded) == changes
+
+
+@pytest.mark.parametrize("line", [
+    b'{"after":{"member":"true"},"before":{"member":null},"key":12,"list_name":"Expo",'
+    b'"object":"list_membership","op":"add_member","reason":"r"}',
+    b'{"after":{"member":"true"},"before":{"member":null},"key":"c@x.com","list_name":"Expo",'
+    b'"object":"list_membership","op":"add_member","reason":["r"]}',
+    b'{"after":{"member":"true"},"before":{"member":null},"key":"c@x.com","list_name":"Expo",'
+    b'"object":"list_membership","op":"add_member","reason":"r","extra":1}',
+    b'{"after":{"member":"true"},"before":{"member":null},"key":"c@x.com","k2":"d",'
+    b'"list_name":"Expo","object":"list_membership","op":"add_member","reason":"r"}',
+    b'{"after":{"member":"true"},"before":{"member":null},"key":"c@x.com","d@x.com",'
+    b'"list_name":"Expo","object":"list_membership","op":"add_member","reason":"r"}',
+])
+def test_a_bad_line_after_good_ones_is_refused_as_validation_refuses_it(line: bytes) -> None:
+    encoded = encode_batch([_member("a@x.com", "r"), _member("b@x.com", "r")]) + line + b"\n"
+    with pytest.raises(ValidationError):
+        decode_batch(encoded)
+
+
+def test_each_change_read_back_has_values_of_its_own() -> None:
+    changes = decode_batch(encode_batch([_member("a@x.com", "r"), _member("b@x.com", "r")]))
+    assert changes[0].after == changes[1].after and changes[0].after is not changes[1].after
+    assert changes[0].before is not changes[1].before
+
+
+def test_short_and_empty_batches() -> None:
+    assert decode_batch(b"") == []
+    one = [_member("a@x.com", "r")]
+    assert decode_batch(encode_batch(one)) == one
