@@ -3,9 +3,10 @@
 Most of a list upload's changes are memberships of one list, and so is most of its
 rollback: each line of such a batch is the same bytes around two strings. The first line
 is validated as any change is (`validate`); every other line must then be those same bytes
-around a key and a reason, and the keys and reasons must be text. That is exactly what
-validating each line would accept, at a fifth of its cost. A batch that is not uniform
-(creates, updates: their values differ) is left to `validate`, having cost one line's look.
+around a key and a reason, each written as `orjson` writes a string. Such a line is the
+canonical JSON of the first change with another key and reason, so it reads back as
+validating it would read it. Anything else (creates, updates: their values differ; a line
+written otherwise) is left to `validate`, having cost a look at its first lines.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ def decode_uniform(lines: list[bytes],
     `validate` reads a JSON array of changes, checking every value (pydantic)."""
     if len(lines) < 2:
         return None
-    first = validate(b"[" + lines[0] + b"]")[0]
+    parsed = validate(b"[" + lines[0] + b"]")
+    if len(parsed) != 1:
+        return None
+    first = parsed[0]
     parts = _template(first)
     if parts is None:
         return None
@@ -44,7 +48,8 @@ def decode_uniform(lines: list[bytes],
         if not (line.startswith(head) and line.endswith(tail)):
             return None
         # The middle starts `,"`, which the inside of a JSON string cannot hold (each `"`
-        # in it is escaped): its first place after the head ends the key.
+        # in it is escaped): in a well-made line its first place ends the key. `_changes`
+        # refuses the pieces of any other.
         split = line.find(middle, start)
         if split < 0:
             return None
@@ -64,14 +69,16 @@ def _template(first: Change) -> tuple[bytes, bytes, bytes] | None:
 
 
 def _changes(first: Change, strings: list[bytes], count: int) -> list[Change] | None:
-    """The changes, from every line's (key, reason) as JSON; None unless each is one
-    string (parsed as one array: a piece holding no value, or two, breaks it or its
-    length)."""
+    """The changes, from every line's (key, reason) as JSON; None unless each piece is one
+    string written as `orjson` writes it. (Parsed as one array, and then each written back:
+    broken pieces can join into strings of the right number, but never each into its own.)"""
     try:
         values = orjson.loads(b"[" + b",".join(strings) + b"]")
     except orjson.JSONDecodeError:
         return None
-    if len(values) != 2 * count or not all(type(v) is str for v in values):
+    if len(values) != 2 * count or not all(
+            type(v) is str and orjson.dumps(v) == piece
+            for v, piece in zip(values, strings, strict=True)):
         return None
     op, obj, list_name = first.op, first.object, first.list_name
     before, after = first.before, first.after

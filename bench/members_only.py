@@ -16,6 +16,7 @@ import argparse
 import gc
 import shutil
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from agents.requests import JobRequest, ListUploadParams
@@ -30,12 +31,11 @@ LIST = "Members only"
 def run(data: Path, rows: int, work: Path) -> dict[str, float]:
     """Upload `rows` existing contacts of `data`'s CRM to a new list, approve, roll back and
     approve that; seconds per phase."""
-    home = work / "mops-home"
-    shutil.rmtree(work, ignore_errors=True)
+    home, csv = work / "mops-home", work / "members.csv"
+    shutil.rmtree(home, ignore_errors=True)      # only what an earlier run made
     home.mkdir(parents=True)
     shutil.copyfile(data / "crm.db", home / "sandbox.db")
-    csv = work / "members.csv"
-    with sqlite3.connect(home / "sandbox.db") as db:
+    with closing(sqlite3.connect(home / "sandbox.db")) as db:
         emails = [r[0] for r in db.execute("SELECT email FROM contacts LIMIT ?", (rows,))]
     if len(emails) < rows:
         raise SystemExit(f"{data / 'crm.db'} has {len(emails):,} contacts, not {rows:,}")
@@ -43,7 +43,6 @@ def run(data: Path, rows: int, work: Path) -> dict[str, float]:
     settings = Settings(home=home, user="alice", approvals=Policy(),
                         targets={"sandbox": Target()})
     app = build(settings)
-    gc.freeze()
     phases = Phases()
     try:
         with phases.phase("plan"):
@@ -55,10 +54,17 @@ def run(data: Path, rows: int, work: Path) -> dict[str, float]:
             undo = app.jobs.rollback(job.job, "alice")
         with phases.phase("rollback apply"):
             undone = app.jobs.decide(undo.job, "bob", "approve")
+        members = app.connect("sandbox").count_members(LIST)
     finally:
         app.close()
-    if done.summary.get("add_member") != rows or undone.summary.get("remove_member") != rows:
-        raise SystemExit(f"unexpected plans: {done.summary} then {undone.summary}")
+    if (job.state, done.state, undo.state, undone.state) != (
+            "awaiting_approval", "succeeded", "awaiting_approval", "succeeded"):
+        raise SystemExit(f"a phase failed: the jobs ended {job.state}, {done.state}, "
+                         f"{undo.state}, {undone.state}")
+    if done.summary.get("add_member") != rows or undone.summary.get("remove_member") != rows \
+            or members != 0:
+        raise SystemExit(f"unexpected plans: {done.summary} then {undone.summary}; "
+                         f"{members} members left")
     return {p["phase"]: p["seconds"] for p in phases.phases}
 
 
@@ -70,6 +76,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="memberships to upload")
     parser.add_argument("--work", type=Path, required=True, help="a directory to replace")
     args = parser.parse_args()
+    gc.freeze()                # as the CLI does once the app is built (mops.common)
     seconds = run(args.data, args.rows, args.work)
     for phase, s in seconds.items():
         print(f"{phase:15} {s:7.2f} s  {s / args.rows * 1e6:6.1f} µs per membership")

@@ -26,7 +26,7 @@ def _member(key: str, reason: str, list_name: str = "Expo",
                   None if after is None else dict(after), list_name, reason)
 
 
-def _line_by_line(encoded: bytes) -> list[Change]:
+def _validated_whole(encoded: bytes) -> list[Change]:
     return _VALIDATE(b"[" + encoded.rstrip(b"\n").replace(b"\n", b",") + b"]")
 
 
@@ -39,12 +39,12 @@ def test_a_uniform_batch_reads_back_as_validating_each_line_does(
     encoded = encode_batch(changes)
     lines = encoded.rstrip(b"\n").split(b"\n")
     # The template path is taken, unless the list's name may hold one of its stand-ins.
-    taken = decode_uniform(lines, _VALIDATE)
-    assert taken == changes if "\x00" not in list_name else taken in (changes, None)
-    assert decode_batch(encoded) == changes == _line_by_line(encoded)
+    allowed = [changes] if "\x00" not in list_name else [changes, None]
+    assert decode_uniform(lines, _VALIDATE) in allowed
+    assert decode_batch(encoded) == changes == _validated_whole(encoded)
 
 
-def test_batches_that_are_not_uniform_are_read_line_by_line() -> None:
+def test_batches_that_are_not_uniform_are_validated_whole() -> None:
     mixed = [
         [_member("a@x.com", "r1"), _member("b@x.com", "r2", list_name="Other")],
         [_member("a@x.com", "r1"), _member("b@x.com", "r2", op="remove_member")],
@@ -75,6 +75,44 @@ def test_a_bad_line_after_good_ones_is_refused_as_validation_refuses_it(line: by
     encoded = encode_batch([_member("a@x.com", "r"), _member("b@x.com", "r")]) + line + b"\n"
     with pytest.raises(ValidationError):
         decode_batch(encoded)
+
+
+def _pieces(key: bytes, reason: bytes) -> bytes:
+    """A line of `_member`'s template with `key` and `reason` put in as they are."""
+    head, rest = _member("\x01", "\x02").canonical().split(b'"\\u0001"')
+    middle, tail = rest.split(b'"\\u0002"')
+    return head + key + middle + reason + tail
+
+
+@pytest.mark.parametrize("lines", [
+    # Broken pieces that join into strings of the right number: `"a` + `,` + `b"`, ...
+    [_pieces(b'"a', b'b"'), _pieces(b'"c","d"', b'"e"')],
+    [_pieces(b'"', b'"'), _pieces(b'"c"', b'"d"')],
+    # A first line holding no change.
+    [b"", _pieces(b'"c"', b'"d"')],
+])
+def test_lines_that_only_look_uniform_are_refused_as_validation_refuses_them(
+        lines: list[bytes]) -> None:
+    good = encode_batch([_member("a@x.com", "r")]) if lines[0] else b""
+    encoded = good + b"\n".join(lines) + b"\n"
+    with pytest.raises(ValidationError):
+        _validated_whole(encoded)
+    with pytest.raises(ValidationError):
+        decode_batch(encoded)
+
+
+def test_a_first_line_holding_two_changes_reads_as_validation_reads_it() -> None:
+    two = _member("a@x.com", "r").canonical() + b"," + _member("b@x.com", "r").canonical()
+    encoded = two + b"\n" + _pieces(b'"c@x.com"', b'"r"') + b"\n"
+    assert decode_batch(encoded) == _validated_whole(encoded)
+    assert [c.key for c in decode_batch(encoded)] == ["a@x.com", "b@x.com", "c@x.com"]
+
+
+def test_a_line_written_otherwise_reads_as_validation_reads_it() -> None:
+    odd = _pieces(b'"\\u0063@x.com"', b' "r" ')        # an escape, and spaces
+    encoded = encode_batch([_member("a@x.com", "r"), _member("b@x.com", "r")]) + odd + b"\n"
+    assert decode_batch(encoded) == _validated_whole(encoded)
+    assert decode_batch(encoded)[2] == _member("c@x.com", "r")
 
 
 def test_each_change_read_back_has_values_of_its_own() -> None:
