@@ -21,6 +21,7 @@ from pathlib import Path
 
 from agents.requests import JobRequest, ListUploadParams
 from approvals.policy import Policy
+from approvals.store import Job
 from bench.measure import Phases
 from mops.app import build
 from mops.settings import Settings, Target
@@ -57,15 +58,21 @@ def run(data: Path, rows: int, work: Path) -> dict[str, float]:
         members = app.connect("sandbox").count_members(LIST)
     finally:
         app.close()
-    if (job.state, done.state, undo.state, undone.state) != (
-            "awaiting_approval", "succeeded", "awaiting_approval", "succeeded"):
-        raise SystemExit(f"a phase failed: the jobs ended {job.state}, {done.state}, "
-                         f"{undo.state}, {undone.state}")
+    _check([job, done, undo, undone], rows, members)
+    return {p["phase"]: p["seconds"] for p in phases.phases}
+
+
+def _check(jobs: list[Job], rows: int, members: int) -> None:
+    """Refuse the timings of a run that did not do what it should: each job ended as
+    expected, `rows` members added and removed, none left."""
+    states = [job.state for job in jobs]
+    if states != ["awaiting_approval", "succeeded", "awaiting_approval", "succeeded"]:
+        raise SystemExit(f"a phase failed: the jobs ended {', '.join(states)}")
+    done, undone = jobs[1], jobs[3]
     if done.summary.get("add_member") != rows or undone.summary.get("remove_member") != rows \
             or members != 0:
         raise SystemExit(f"unexpected plans: {done.summary} then {undone.summary}; "
                          f"{members} members left")
-    return {p["phase"]: p["seconds"] for p in phases.phases}
 
 
 def main() -> None:
