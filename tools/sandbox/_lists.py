@@ -62,10 +62,10 @@ def add(conn: Connection, name: str, keys: Sequence[str]) -> list[WriteResult]:
     found = list_id(conn, name)
     if found is None:
         return results(keys, dict.fromkeys(range(len(keys)), NO_LIST))
-    added = _sql.add_members(conn, found, keys)
-    # Keys not added are members already, or not contacts at all: only they need a look.
-    rest = [key for key in keys if key not in added]
-    contacts = added | _sql.existing(conn, rest) if rest else added
+    if _sql.add_members(conn, found, keys) == len(set(keys)):
+        return results(keys, {})      # every key was a contact, and is a member now
+    # Some keys were members already, or are not contacts at all: look which.
+    contacts = _sql.existing(conn, keys)
     return results(keys, {i: MISSING for i, key in enumerate(keys) if key not in contacts})
 
 
