@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from agents.uniform import decode_uniform
+from agents.uniform import Uniform, decode_uniform, encode_uniform
 from tools.changes import Change, canonical_json
 
 DIGEST_VERSION = b"mops-plan/1\n"
@@ -82,18 +82,28 @@ class PlanSink(Protocol):
 
 def encode_batch(changes: list[Change]) -> bytes:
     """A batch as the plan stores it and its digest hashes: each change's canonical JSON,
-    one per line, in order (JSON strings escape line breaks, so a line is one change)."""
+    one per line, in order (JSON strings escape line breaks, so a line is one change).
+    A uniform batch is written by filling a template in (`encode_uniform`): the same bytes."""
+    uniform = encode_uniform(changes)
+    if uniform is not None:
+        return uniform
     return b"".join([change.canonical() + b"\n" for change in changes])
 
 
-def decode_batch(encoded: bytes) -> list[Change]:
-    """The changes of an encoded batch, validated: as one JSON array, or, where they differ
-    only in key and reason, by `decode_uniform`."""
+def read_batch(encoded: bytes) -> list[Change] | Uniform:
+    """An encoded batch, validated: as one JSON array of changes, or, where they differ
+    only in key and reason, as a `Uniform` batch (`decode_uniform`)."""
     lines = encoded.rstrip(b"\n").split(b"\n") if encoded else []
     uniform = decode_uniform(lines, _CHANGES.validate_json)
     if uniform is not None:
         return uniform
     return _CHANGES.validate_json(b"[" + b",".join(lines) + b"]")
+
+
+def decode_batch(encoded: bytes) -> list[Change]:
+    """The changes of an encoded batch, validated (`read_batch`)."""
+    batch = read_batch(encoded)
+    return batch.changes() if isinstance(batch, Uniform) else batch
 
 
 def batch_digest(changes: list[Change]) -> str:

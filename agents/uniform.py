@@ -1,7 +1,10 @@
-"""Reading a uniform batch: one whose changes differ only in their key and reason.
+"""Uniform batches: ones whose changes differ only in their key and reason.
 
 Most of a list upload's changes are memberships of one list, and so is most of its
-rollback: each line of such a batch is the same bytes around two strings. The first line
+rollback: each line of such a batch is the same bytes around two strings. Such a batch is
+written by filling a template (`encode_uniform`), the same bytes as each change's canonical
+JSON, and read back as its first change and the other lines' keys and reasons (`Uniform`),
+so that writing memberships need not make a change per key. The first line
 is validated as any change is (`validate`); every other line must then be those same bytes
 around a key and a reason, each written as `orjson` writes a string. Such a line is the
 canonical JSON of the first change with another key and reason, so it reads back as
@@ -11,8 +14,8 @@ written otherwise) is left to `validate`, having cost a look at its first lines.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -24,10 +27,54 @@ _KEY, _REASON = "\x00key\x00", "\x00reason\x00"
 _KEY_JSON, _REASON_JSON = orjson.dumps(_KEY), orjson.dumps(_REASON)
 
 
+@dataclass(frozen=True, slots=True)
+class Uniform:
+    """A batch read by template: every change is `first` with another key and reason."""
+
+    first: Change
+    keys: list[str]
+    reasons: list[str]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def changes(self) -> list[Change]:
+        """The batch as changes, each with values of its own, as validating each line would
+        give it."""
+        first = self.first
+        op, obj, list_name, before, after = (first.op, first.object, first.list_name,
+                                             first.before, first.after)
+        return [Change(op, obj, key, None if before is None else dict(before),
+                       None if after is None else dict(after), list_name, reason)
+                for key, reason in zip(self.keys, self.reasons, strict=True)]
+
+
+def encode_uniform(changes: Sequence[Change]) -> bytes | None:
+    """`changes` as a batch stores them (each one's canonical JSON and a line break), filled
+    into the first one's template, if all but their keys and reasons are the first one's;
+    None if they are not (or there are fewer than two)."""
+    if len(changes) < 2:
+        return None
+    first = changes[0]
+    parts = _template(first) if _text_only(first.before) and _text_only(first.after) else None
+    if parts is None:
+        return None
+    # Equal to text or None, a value is that text or None: it is written the same.
+    op, obj, list_name, before, after = (first.op, first.object, first.list_name,
+                                         first.before, first.after)
+    if not all(c.op == op and c.object == obj and c.list_name == list_name
+               and c.before == before and c.after == after for c in changes):
+        return None
+    head, middle, tail = parts
+    tail += b"\n"
+    dumps = orjson.dumps
+    return b"".join([head + dumps(c.key) + middle + dumps(c.reason) + tail for c in changes])
+
+
 def decode_uniform(lines: list[bytes],
-                   validate: Callable[[bytes], list[Change]]) -> list[Change] | None:
-    """The changes of a batch's `lines` (each a change's canonical JSON) if all but their
-    keys and reasons are the same as the first's; None if they are not.
+                   validate: Callable[[bytes], list[Change]]) -> Uniform | None:
+    """A batch's `lines` (each a change's canonical JSON) as a `Uniform` batch if all but
+    their keys and reasons are the same as the first's; None if they are not.
 
     `validate` reads a JSON array of changes, checking every value (pydantic)."""
     if len(lines) < 2:
@@ -57,6 +104,11 @@ def decode_uniform(lines: list[bytes],
     return _changes(first, strings, len(lines))
 
 
+def _text_only(values: dict[str, str | None] | None) -> bool:
+    return values is None or all(type(f) is str and (v is None or type(v) is str)
+                                 for f, v in values.items())
+
+
 def _template(first: Change) -> tuple[bytes, bytes, bytes] | None:
     """The bytes before the key, between key and reason, and after the reason of a change
     like `first`."""
@@ -68,8 +120,8 @@ def _template(first: Change) -> tuple[bytes, bytes, bytes] | None:
     return (head, middle, tail) if middle.startswith(b',"') else None
 
 
-def _changes(first: Change, strings: list[bytes], count: int) -> list[Change] | None:
-    """The changes, from every line's (key, reason) as JSON; None unless each piece is one
+def _changes(first: Change, strings: list[bytes], count: int) -> Uniform | None:
+    """The batch, from every line's (key, reason) as JSON; None unless each piece is one
     string written as `orjson` writes it. (Parsed as one array, and then each written back:
     broken pieces can join into strings of the right number, but never each into its own.)"""
     try:
@@ -80,9 +132,4 @@ def _changes(first: Change, strings: list[bytes], count: int) -> list[Change] | 
             type(v) is str and orjson.dumps(v) == piece
             for v, piece in zip(values, strings, strict=True)):
         return None
-    op, obj, list_name = first.op, first.object, first.list_name
-    before, after = first.before, first.after
-    # Each change its own dicts, as validating each line would give it.
-    return [Change(op, obj, key, None if before is None else dict(before),
-                   None if after is None else dict(after), list_name, reason)
-            for key, reason in zip(values[::2], values[1::2], strict=True)]
+    return Uniform(first, values[::2], values[1::2])

@@ -4,6 +4,9 @@ Running a batch twice (a worker killed, a message redelivered) applies each chan
 once: entries already `applied` or `failed` are skipped; an `intended` entry is settled by
 reading the record (`tools.apply.settle`): if it holds `after` the write happened, if it
 still holds `before` the write is made now.
+
+A batch of memberships read by template (`agents.uniform.Uniform`) is written by key, the
+same way (`approvals.members`), on its first run; a run after that goes change by change.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from approvals import chain, leases, ledger
+from agents.uniform import Uniform
+from approvals import chain, leases, ledger, members
 from approvals import schema as t
 from approvals.gate import Gate
 from approvals.ledger import Status
@@ -66,11 +70,19 @@ def _execute(store: Store, gate: Gate, crm: Target, job: Job, batch: int,
         raise
 
 
-def _run(store: Store, crm: Target, job: int, batch: int, changes: list[Change],
+def _run(store: Store, crm: Target, job: int, batch: int, changes: list[Change] | Uniform,
          token: str, done: dict[int, Status]) -> BatchResult:
-    todo = [(seq, c) for seq, c in enumerate(changes) if done.get(seq, "intended") == "intended"]
-    chained, outcomes, to_write = _write_ahead(store, crm, job, batch, todo, done, token)
-    outcomes += _write(crm, to_write)
+    if isinstance(changes, Uniform) and members.is_members(changes) and not done:
+        entries, outcomes, keys = members.settle_keys(crm, changes)
+        chained = _log_ahead(store, job, batch, entries, token)
+        outcomes += _write_members(crm, changes, keys)
+    else:
+        if isinstance(changes, Uniform):
+            changes = changes.changes()
+        todo = [(seq, c) for seq, c in enumerate(changes)
+                if done.get(seq, "intended") == "intended"]
+        chained, outcomes, to_write = _write_ahead(store, crm, job, batch, todo, done, token)
+        outcomes += _write(crm, to_write)
     with store.begin() as conn:
         # On a first run every entry was written just now: seal from memory, not a re-read.
         chain.seal_batch(conn, job, batch, {s: (st, e) for s, st, e in outcomes},
@@ -105,6 +117,13 @@ def _write_ahead(store: Store, crm: Target, job: int, batch: int,
             outcomes.append((seq, "failed", "the record changed after the plan was made"))
     if entries and done:   # a batch's entries are written in one block: all or none
         raise AssertionError(f"job {job} batch {batch}: entries missing from a batch run before")
+    return _log_ahead(store, job, batch, entries, token), outcomes, to_write
+
+
+def _log_ahead(store: Store, job: int, batch: int, entries: list[ledger.Entry],
+               token: str) -> tuple[int, str]:
+    """Write the batch's entries (if any) as its block, and confirm the lease is still
+    ours, in one transaction; (entries written, block hash)."""
     encoded = ledger.encode_block(job, batch, ledger.stamp(), entries) if entries else None
     digest = chain.block_hash(encoded) if encoded is not None else chain.GENESIS
     with store.begin() as conn:
@@ -112,7 +131,7 @@ def _write_ahead(store: Store, crm: Target, job: int, batch: int,
             ledger.write_block(conn, job, batch, encoded, digest)
         if not leases.held(conn, job, batch, token):  # overran the lease: another run has it
             raise chain.LeaseLost(f"job {job} batch {batch}: lease lost before writing")
-    return (len(entries), digest), outcomes, to_write
+    return len(entries), digest
 
 
 def _write(crm: Target,
@@ -126,6 +145,19 @@ def _write(crm: Target,
         return _settle_after_fault(crm, to_write, f"{type(exc).__name__}: {exc}")
     return [(seq, "applied" if r.ok else "failed", r.error)
             for (seq, _), r in zip(to_write, results, strict=True)]
+
+
+def _write_members(crm: Target, batch: Uniform,
+                   to_write: list[tuple[int, str]]) -> list[tuple[int, Status, str | None]]:
+    """`_write`, for a batch of memberships written by key."""
+    if not to_write:
+        return []
+    try:
+        return members.write_keys(crm, batch, to_write)
+    except SystemFault as exc:
+        changes = batch.changes()
+        return _settle_after_fault(crm, [(seq, changes[seq]) for seq, _ in to_write],
+                                   f"{type(exc).__name__}: {exc}")
 
 
 def _settle_after_fault(crm: Target, to_write: list[tuple[int, Change]],

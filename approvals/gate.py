@@ -13,7 +13,8 @@ from typing import Literal
 from pydantic import BaseModel
 from sqlalchemy import Connection, bindparam, insert, select
 
-from agents.plans import bind, decode_batch, plan_digest
+from agents.plans import bind, plan_digest, read_batch
+from agents.uniform import Uniform
 from approvals import schema as t
 from approvals.errors import ApprovalRefused, ExecutionRefused
 from approvals.plan_rows import PlanRows
@@ -84,14 +85,15 @@ class Gate:
         except Exception as exc:  # the gate fails closed on anything it cannot confirm
             raise ExecutionRefused(f"job {job}: the gate could not confirm it: {exc}") from exc
 
-    def authorize_batch(self, job: Job, batch: int) -> list[Change]:
-        """The batch's changes, once confirmed to hash to the digest the approval covers."""
+    def authorize_batch(self, job: Job, batch: int) -> list[Change] | Uniform:
+        """The batch's changes, once confirmed to hash to the digest the approval covers
+        (a `Uniform` batch where they differ only in key and reason)."""
         approved = self._verified.get((job.job, job.digest or ""), {}).get(batch)
         encoded = self.rows.encoded(job.job, batch)    # the bytes the digest hashes
         if approved is None or hashlib.sha256(encoded).hexdigest() != approved:
             raise ExecutionRefused(
                 f"job {job.job} batch {batch}: its changes differ from the approved plan")
-        return decode_batch(encoded)
+        return read_batch(encoded)
 
     def _check_decision(self, job: Job, actor: str, verdict: Verdict, digest: str | None,
                         comment: str | None) -> None:

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from agents.plans import decode_batch, encode_batch
-from agents.uniform import decode_uniform
+from agents.plans import decode_batch, encode_batch, read_batch
+from agents.uniform import Uniform, decode_uniform, encode_uniform
 from tools.changes import MEMBER_IN, MEMBER_OUT, Change
 
 _VALIDATE = TypeAdapter(list[Change]).validate_json
@@ -39,9 +39,52 @@ def test_a_uniform_batch_reads_back_as_validating_each_line_does(
     encoded = encode_batch(changes)
     lines = encoded.rstrip(b"\n").split(b"\n")
     # The template path is taken, unless the list's name may hold one of its stand-ins.
-    allowed = [changes] if "\x00" not in list_name else [changes, None]
-    assert decode_uniform(lines, _VALIDATE) in allowed
+    uniform = decode_uniform(lines, _VALIDATE)
+    assert uniform is not None or "\x00" in list_name
+    if uniform is not None:
+        assert uniform.changes() == changes
+        assert (uniform.keys, uniform.reasons) == ([k for k, _ in pairs], [r for _, r in pairs])
+        assert read_batch(encoded) == uniform
     assert decode_batch(encoded) == changes == _validated_whole(encoded)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_TEXT, _TEXT), min_size=2, max_size=30), _TEXT,
+       st.sampled_from(["add_member", "remove_member"]))
+def test_a_uniform_batch_is_written_as_each_change_writes_itself(
+        pairs: list[tuple[str, str]], list_name: str, op: str) -> None:
+    changes = [_member(key, reason, list_name, op) for key, reason in pairs]
+    one_by_one = b"".join(c.canonical() + b"\n" for c in changes)
+    assert encode_batch(changes) == one_by_one
+    assert encode_uniform(changes) in ([one_by_one, None] if "\x00" in list_name
+                                       else [one_by_one])
+
+
+def test_a_batch_is_filled_in_by_template_only_where_every_value_is_the_first_ones() -> None:
+    base = Change("update", "contact", "a@x.com", {"city": None}, {"city": "Oslo"})
+    others = [
+        Change("update", "contact", "b@x.com", {"city": None}, {"city": "Rome"}),
+        Change("update", "contact", "b@x.com", {"city": ""}, {"city": "Oslo"}),
+        Change("update", "contact", "b@x.com", {"city": None}, {"city": "Oslo", "x": None}),
+        Change("delete", "contact", "b@x.com", {"city": None}, {"city": "Oslo"}),
+        Change("update", "contact", "b@x.com", {"city": None}, {"city": "Oslo"}, "L"),
+    ]
+    for other in others:
+        assert encode_uniform([base, other]) is None
+        assert encode_batch([base, other]) == base.canonical() + b"\n" + other.canonical() + b"\n"
+    same = Change("update", "contact", "b@x.com", {"city": None}, {"city": "Oslo"}, None, "r")
+    assert encode_uniform([base, same]) == base.canonical() + b"\n" + same.canonical() + b"\n"
+    # Values that are not text are never filled in: equal is not written the same (1, True).
+    odd = Change("update", "contact", "a@x.com", {"n": 1}, {"n": True})  # type: ignore[dict-item]
+    assert encode_uniform([odd, odd]) is None
+
+
+def test_a_uniform_batch_is_read_as_its_first_change_and_the_other_keys() -> None:
+    changes = [_member("a@x.com", "r1"), _member("b@x.com", "r2")]
+    batch = read_batch(encode_batch(changes))
+    assert isinstance(batch, Uniform) and len(batch) == 2
+    assert batch.first == changes[0] and batch.keys == ["a@x.com", "b@x.com"]
+    assert batch.changes() == changes
 
 
 def test_batches_that_are_not_uniform_are_validated_whole() -> None:
