@@ -143,3 +143,21 @@ def test_rollback_keeps_a_created_contact_that_others_filled_in(seeded: App,
     kept = crm.read_contacts(["new@example.com"])["new@example.com"].fields
     assert kept["company"] == "Acme" and kept["firstname"] == "New"   # nothing lost
     crm.close()
+
+
+def test_rollback_counts_memberships_already_undone_and_its_own_rollback_restores_them(
+        seeded: App, tmp_path: Path) -> None:
+    crm = crm_of(seeded)
+    before = snapshot(crm)
+    job = upload(seeded, write_csv(tmp_path / "leads.csv", LEADS))
+    seeded.jobs.decide(job, "bob", "approve")
+    crm.remove_members("Expo", ["same@example.com"])        # someone took one off already
+    undo = seeded.jobs.rollback(job, "alice")
+    assert undo.summary["remove_member"] == 2 and undo.summary["already_undone"] == 1
+    seeded.jobs.decide(undo.job, "bob", "approve")
+    assert snapshot(crm) == before
+    # Undoing the rollback adds back the two members it removed, not the third.
+    redo = seeded.jobs.rollback(undo.job, "alice")
+    assert redo.summary.get("add_member") == 2
+    assert redo.summary.get("already_undone") is None
+    crm.close()
