@@ -87,21 +87,12 @@ class _Undo:
 
     def plan_chunk(self, entries: list[Entry]) -> None:
         """Propose the inverses of a chunk of entries (or report their conflicts), with one
-        read of the records they touch.
-
-        Memberships (most entries) are undone by key: presence is their whole state, so
-        they need no change to be observed and can be in no conflict (`_undo_member`)."""
+        read of the records they touch."""
         ctx, of_job = self.ctx, self.of_job
-        present = _members_now(ctx, [e for e in entries if _membership(e)])
-        inverses = inverses_of([e for e in entries if not _membership(e)])
+        inverses = inverses_of(entries)
         records, current = _observe(ctx, inverses)
-        others = zip(inverses, current, strict=True)
-        for entry in entries:
+        for inv, now in zip(inverses, current, strict=True):
             self.position += 1
-            if _membership(entry):
-                self._undo_member(entry, present)
-                continue
-            inv, now = next(others)
             added = _filled_since(inv, records)
             if added:
                 _conflict(ctx, of_job, self.position, inv, now, added)
@@ -112,31 +103,6 @@ class _Undo:
             if inv.op == "remove_member" and now is not None:
                 self.removing[inv.list_name or ""] += 1
             _propose(ctx, of_job, self.position, inv, now)
-
-
-    def _undo_member(self, entry: Entry, present: dict[str | None, set[str]]) -> None:
-        """What `_propose` does with a membership's inverse: where the key already is
-        where the inverse would put it, it is counted as undone; otherwise proposed."""
-        _, op, _, key, list_name, _, _ = entry
-        if (op == "add_member") is (key not in present[list_name]):
-            self.ctx.plan.count("already_undone")
-            return
-        inverse = inverse_of(entry)
-        if inverse.op == "remove_member":
-            self.removing[list_name or ""] += 1
-        self.ctx.plan.add(STAGE["list_membership"], inverse)
-
-
-def _membership(entry: Entry) -> bool:
-    return entry[1] in ("add_member", "remove_member") and entry[2] == "list_membership"
-
-
-def _members_now(ctx: PlanContext, entries: list[Entry]) -> dict[str | None, set[str]]:
-    """Which of the entries' keys are members of their list now, by list: one read a list."""
-    wanted: dict[str | None, list[str]] = {}
-    for entry in entries:
-        wanted.setdefault(entry[4], []).append(entry[3])
-    return {name: ctx.crm.list_members(name or "", keys) for name, keys in wanted.items()}
 
 
 def inverse_of(entry: Entry) -> Change:
