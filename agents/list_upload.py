@@ -74,29 +74,30 @@ class ListUploadKind:
         emails = [lead.email for lead in leads]
         existing = ctx.crm.read_contacts(emails)
         members = ctx.crm.list_members(list_name, emails) if list_exists else set()
+        add, count = ctx.plan.add, ctx.plan.count       # once per chunk, not per lead
+        joins = f": joins {list_name!r}"
         for lead in leads:
-            record = existing.get(lead.email)
+            email, fields = lead.email, lead.fields
+            record = existing.get(email)
             if record is None:
-                ctx.plan.add(STAGE_CONTACTS, Change(
-                    op="create", object="contact", key=lead.email, after=dict(lead.fields),
-                    reason=f"row {lead.row}: new contact"))
+                add(STAGE_CONTACTS, Change("create", "contact", email, None, dict(fields),
+                                           None, f"row {lead.row}: new contact"))
             else:
-                diff: FieldValues = {f: v for f, v in lead.fields.items()
-                                     if (record.fields.get(f) or None) != v}
+                held = record.fields
+                diff: FieldValues = {f: v for f, v in fields.items()
+                                     if (held.get(f) or None) != v}
                 if diff:
-                    ctx.plan.add(STAGE_CONTACTS, Change(
-                        op="update", object="contact", key=lead.email, after=diff,
-                        before={f: record.fields.get(f) for f in diff},
-                        reason=f"row {lead.row}: {', '.join(diff)} differ"))
+                    add(STAGE_CONTACTS, Change(
+                        "update", "contact", email, {f: held.get(f) for f in diff}, diff,
+                        None, f"row {lead.row}: {', '.join(diff)} differ"))
                 else:
-                    ctx.plan.count("unchanged")
-            if lead.email in members:
-                ctx.plan.count("already_member")
+                    count("unchanged")
+            if email in members:
+                count("already_member")
             else:
-                ctx.plan.add(STAGE_MEMBERS, Change(
-                    op="add_member", object="list_membership", key=lead.email,
-                    list_name=list_name, before=dict(MEMBER_OUT), after=dict(MEMBER_IN),
-                    reason=f"row {lead.row}: joins {list_name!r}"))
+                add(STAGE_MEMBERS, Change("add_member", "list_membership", email,
+                                          dict(MEMBER_OUT), dict(MEMBER_IN), list_name,
+                                          f"row {lead.row}{joins}"))
 
 
 def _suggestions(suggester: Suggester, unknown: list[str]) -> list[str]:
