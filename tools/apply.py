@@ -9,7 +9,7 @@ re-running a batch safe and lets an interrupted write be settled by reading the 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from tools.changes import MEMBER_IN, Change, FieldValues
@@ -45,8 +45,17 @@ def touched(change: Change, record: Record | None) -> FieldValues | None:
     """What `record` holds now of the fields `change` touches (None: no such record)."""
     if record is None:
         return None
-    fields = record.fields
-    return {f: fields.get(f) for f in (change.after or {}).keys() | (change.before or {}).keys()}
+    fields, after, before = record.fields, change.after, change.before
+    # Most changes name their fields once: a create or a delete on one side, an update the
+    # same ones on both.
+    names: Iterable[str]
+    if not before or (after and after.keys() == before.keys()):
+        names = after or ()
+    elif not after:
+        names = before.keys()
+    else:
+        names = after.keys() | before.keys()
+    return {f: fields.get(f) for f in names}
 
 
 def settle(change: Change, current: FieldValues | None) -> Verdict:
@@ -70,7 +79,10 @@ def matches(current: FieldValues | None, wanted: FieldValues | None) -> bool:
     """Whether `current` holds every value of `wanted` (empty and absent are the same)."""
     if current is None or wanted is None:
         return current is None and wanted is None
-    return all((current.get(f) or None) == (v or None) for f, v in wanted.items())
+    for f, v in wanted.items():     # a loop, not all(...): a third of the cost per change
+        if (current.get(f) or None) != (v or None):
+            return False
+    return True
 
 
 def apply(target: Target, changes: Sequence[Change]) -> list[WriteResult]:
