@@ -3,8 +3,8 @@
 Most of a list upload's changes are memberships of one list, and so is most of its
 rollback: each line of such a batch is the same bytes around two strings. Such a batch is
 written by filling a template (`encode_uniform`), the same bytes as each change's canonical
-JSON, and read back as its first change and the other lines' keys and reasons (`Uniform`),
-so that writing memberships need not make a change per key. The first line
+JSON, and read back as its first change and every line's key and reason (`Uniform`), so
+that writing memberships need not make a change per key. The first line
 is validated as any change is (`validate`); every other line must then be those same bytes
 around a key and a reason, each written as `orjson` writes a string. Such a line is the
 canonical JSON of the first change with another key and reason, so it reads back as
@@ -29,7 +29,11 @@ _KEY_JSON, _REASON_JSON = orjson.dumps(_KEY), orjson.dumps(_REASON)
 
 @dataclass(frozen=True, slots=True)
 class Uniform:
-    """A batch read by template: every change is `first` with another key and reason."""
+    """A batch read by template: line i is `first` with the key `keys[i]` and the reason
+    `reasons[i]` (so `keys[0]` is `first.key`); at least two lines.
+
+    `first`'s values stand for every line's: read them, do not change them (`changes()`
+    gives each change dicts of its own)."""
 
     first: Change
     keys: list[str]
@@ -56,14 +60,20 @@ def encode_uniform(changes: Sequence[Change]) -> bytes | None:
     if len(changes) < 2:
         return None
     first = changes[0]
-    parts = _template(first) if _text_only(first.before) and _text_only(first.after) else None
+    if not (_text_only(first.before) and _text_only(first.after)
+            and (first.list_name is None or type(first.list_name) is str)):
+        return None
+    parts = _template(first)
     if parts is None:
         return None
-    # Equal to text or None, a value is that text or None: it is written the same.
+    # A value equal to the first's text (or None) is written as that text is: a change made
+    # in code holds text where it holds values (a `str` subclass that compares equal to
+    # other text is not one); a reason must be text to be written by `dumps` alone.
     op, obj, list_name, before, after = (first.op, first.object, first.list_name,
                                          first.before, first.after)
     if not all(c.op == op and c.object == obj and c.list_name == list_name
-               and c.before == before and c.after == after for c in changes):
+               and c.before == before and c.after == after and type(c.reason) is str
+               for c in changes):
         return None
     head, middle, tail = parts
     tail += b"\n"

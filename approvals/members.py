@@ -25,11 +25,13 @@ def is_members(batch: Uniform) -> bool:
 
 def settle_keys(target: Target, batch: Uniform,
                 ) -> tuple[list[Entry], list[Outcome], list[tuple[int, str]]]:
-    """Each key's entry (its before-image: a member or not), the outcome of each key that
-    needs no write, and the (seq, key) still to write.
+    """Each line's entry (its before-image: a member or not), the outcome of each line that
+    needs no write, and the (seq, key) of those still to write. For a batch's first run
+    only: its entries are all new (a run after that goes change by change).
 
     As `tools.apply.settle` has it for a membership, presence is the whole state: a key
-    already where the change would put it is done; any other is written."""
+    already where the change would put it is done; any other is written. A list named None
+    is read as "", as `tools.apply` reads it; the entries keep the name as planned."""
     first = batch.first
     op, obj, list_name, after = first.op, first.object, first.list_name, first.after
     present = as_crm(target).list_members(list_name or "", batch.keys)
@@ -40,7 +42,8 @@ def settle_keys(target: Target, batch: Uniform,
     for seq, key in enumerate(batch.keys):
         member = key in present
         # The before-image is what the record held: a member, or not (None), as `observe`
-        # tells it. (The block only serialises it: one dict serves every entry.)
+        # tells it. (The block only serialises entries, never changes them: one dict,
+        # `MEMBER_IN` itself, serves every entry.)
         entries.append((seq, op, obj, key, list_name, MEMBER_IN if member else None, after))
         if member is adding:
             done.append((seq, "applied", None))
@@ -51,8 +54,9 @@ def settle_keys(target: Target, batch: Uniform,
 
 def write_keys(target: Target, batch: Uniform,
                to_write: list[tuple[int, str]]) -> list[Outcome]:
-    """Add or remove the keys in one call; each key's outcome, as `tools.apply.apply`
-    reports it."""
+    """Add or remove the keys in one call; each one's outcome (seq, status, error), from
+    the results as `tools.apply.apply` reads them. A `SystemFault` is the caller's to settle
+    (`approvals.execute` reads the records again)."""
     crm, first = as_crm(target), batch.first
     name, keys = first.list_name or "", [key for _, key in to_write]
     results = (crm.add_members(name, keys) if first.op == "add_member"

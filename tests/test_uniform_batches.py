@@ -77,6 +77,11 @@ def test_a_batch_is_filled_in_by_template_only_where_every_value_is_the_first_on
     # Values that are not text are never filled in: equal is not written the same (1, True).
     odd = Change("update", "contact", "a@x.com", {"n": 1}, {"n": True})  # type: ignore[dict-item]
     assert encode_uniform([odd, odd]) is None
+    # Nor a list's name or a reason that is not text (1 == True; a dict's keys unsorted).
+    named = [_member("a@x.com", "r", list_name=1), _member("b@x.com", "r", list_name=True)]  # type: ignore[arg-type]
+    assert encode_uniform(named) is None
+    reasons = [_member(k, {"b": 1, "a": 2}) for k in ("a@x.com", "b@x.com")]  # type: ignore[arg-type]
+    assert encode_uniform(reasons) is None
 
 
 def test_a_uniform_batch_is_read_as_its_first_change_and_the_other_keys() -> None:
