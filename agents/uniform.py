@@ -39,9 +39,6 @@ class Uniform:
     keys: list[str]
     reasons: list[str]
 
-    def __len__(self) -> int:
-        return len(self.keys)
-
     def changes(self) -> list[Change]:
         """The batch as changes, each with values of its own, as validating each line would
         give it."""

@@ -148,7 +148,7 @@ def _write(crm: Target,
 
 
 def _write_members(crm: Target, batch: Uniform,
-                   to_write: list[tuple[int, str]]) -> list[tuple[int, Status, str | None]]:
+                   to_write: list[tuple[int, str]]) -> list[members.Outcome]:
     """`_write`, for a batch of memberships written by key."""
     if not to_write:
         return []

@@ -46,18 +46,11 @@ def test_a_uniform_batch_reads_back_as_validating_each_line_does(
         assert (uniform.keys, uniform.reasons) == ([k for k, _ in pairs], [r for _, r in pairs])
         assert read_batch(encoded) == uniform
     assert decode_batch(encoded) == changes == _validated_whole(encoded)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(_TEXT, _TEXT), min_size=2, max_size=30), _TEXT,
-       st.sampled_from(["add_member", "remove_member"]))
-def test_a_uniform_batch_is_written_as_each_change_writes_itself(
-        pairs: list[tuple[str, str]], list_name: str, op: str) -> None:
-    changes = [_member(key, reason, list_name, op) for key, reason in pairs]
+    # Written by template, it is the same bytes as each change written by itself.
     one_by_one = b"".join(c.canonical() + b"\n" for c in changes)
-    assert encode_batch(changes) == one_by_one
-    assert encode_uniform(changes) in ([one_by_one, None] if "\x00" in list_name
-                                       else [one_by_one])
+    assert encoded == one_by_one
+    assert encode_uniform(changes) in ([one_by_one] if "\x00" not in list_name
+                                       else [one_by_one, None])
 
 
 def test_a_batch_is_filled_in_by_template_only_where_every_value_is_the_first_ones() -> None:
@@ -84,10 +77,10 @@ def test_a_batch_is_filled_in_by_template_only_where_every_value_is_the_first_on
     assert encode_uniform(reasons) is None
 
 
-def test_a_uniform_batch_is_read_as_its_first_change_and_the_other_keys() -> None:
+def test_a_uniform_batch_is_read_as_its_first_change_and_every_lines_key() -> None:
     changes = [_member("a@x.com", "r1"), _member("b@x.com", "r2")]
     batch = read_batch(encode_batch(changes))
-    assert isinstance(batch, Uniform) and len(batch) == 2
+    assert isinstance(batch, Uniform)
     assert batch.first == changes[0] and batch.keys == ["a@x.com", "b@x.com"]
     assert batch.changes() == changes
 
