@@ -30,9 +30,10 @@ ENTRY_POINT_GROUP = "mops.job_kinds"
 
 @dataclass(frozen=True)
 class Services:
-    """What the app hands a kind when it is made: the job store, the home directory, and
-    who suggests mappings for a person to decide on (a model with `MOPS_LLM`, else fuzzy
-    matching).
+    """What the app hands a kind when it is made: the job store, the home directory, who
+    suggests mappings for a person to decide on (a model with `MOPS_LLM`, else fuzzy
+    matching), and how many helper processes a planner may read a large file with
+    (`MOPS_PLAN_HELPERS`; None: one per core).
 
     `store` is an `approvals.store.Store`; it is typed loosely here because `agents` sits
     below `approvals` and must not import it.
@@ -41,6 +42,7 @@ class Services:
     store: Any
     home: Path
     suggester: Suggester = field(default_factory=FuzzySuggester)
+    plan_helpers: int | None = None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from tools.collector import paused
 from tools.fields import CONTACT_FIELD_NAMES
 from tools.key_sort import KeySort
 from tools.leads import Lead, read_leads
+from tools.phone_pool import helpers_for
 
 STAGE_LIST, STAGE_CONTACTS, STAGE_MEMBERS = 0, 1, 2
 
@@ -35,10 +36,12 @@ class ListUploadKind:
     def __init__(self, services: Services | None = None, chunk_size: int = 5000) -> None:
         self.chunk_size = chunk_size
         self.suggester = services.suggester if services else FuzzySuggester()
+        self.helpers = services.plan_helpers if services else 0
 
     def plan(self, params: ListUploadParams, ctx: PlanContext) -> None:
         """Read the file and propose creates, updates and memberships."""
-        with read_leads(params.file, params.mapping) as reader:
+        helpers = helpers_for(params.file, self.helpers)
+        with read_leads(params.file, params.mapping, helpers) as reader:
             if reader.columns.unknown:
                 ctx.plan.notes.append(
                     f"columns not mapped, ignored: {', '.join(reader.columns.unknown)} "

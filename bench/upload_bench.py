@@ -20,7 +20,8 @@
    docs/benchmarks.md.
 
 rows/s is the number of input rows divided by the phase's seconds. Peak RSS is the
-resident high-water mark during the phase (`VmHWM`, reset per phase).
+resident high-water mark during the phase (`VmHWM`, reset per phase), plus the peak of the
+side's helper processes (mops parses a large file's phones in some; see `bench.measure`).
 """
 
 from __future__ import annotations

@@ -2,4 +2,5 @@
 
 from mops.cli import main
 
-main()
+if __name__ == "__main__":   # not when a helper process imports this module (spawn)
+    main()

@@ -99,7 +99,8 @@ def build(settings: Settings | None = None) -> App:
     store = Store(settings.store_url())
     store.upgrade()
     suggester = _suggester()
-    kinds = Registry.discover(Services(store=store, home=settings.home, suggester=suggester))
+    kinds = Registry.discover(Services(store=store, home=settings.home, suggester=suggester,
+                                       plan_helpers=settings.plan_helpers))
 
     limiters = Limiters(settings)
 

@@ -9,11 +9,13 @@ and no `Lead`. Duplicates are left for the planner.
 
 Work is done a chunk at a time: e-mails vectorised in polars; countries and phones once per
 distinct value (and memoised across chunks by `tools.normalize`); the other fields trimmed in
-one pass over the rows.
+one pass over the rows. With helpers (`read_leads(..., helpers=N)`), each chunk's phones are
+parsed in helper processes (`tools.phone_pool`) while the next chunks are read.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
@@ -25,7 +27,8 @@ import polars as pl
 from tools.collector import paused
 from tools.columns import ColumnMap, map_columns
 from tools.csv_source import CsvSource, RowChunk, open_csv
-from tools.normalize import email_problems, normalize_country, normalize_phone
+from tools.normalize import email_problems, normalize_country
+from tools.phone_pool import PendingPhones, PhoneKey, PhoneParser
 
 # Fields normalised beyond a trim, each by its own column-wise step.
 _SPECIAL = frozenset({"email", "country", "phone"})
@@ -64,30 +67,41 @@ class LeadReader:
     Get one from `read_leads`; use it as a context manager so the file is closed.
     """
 
-    def __init__(self, source: CsvSource, columns: ColumnMap) -> None:
+    def __init__(self, source: CsvSource, columns: ColumnMap, helpers: int = 0) -> None:
         self._source = source
         self.path: str = source.path
         self.header: list[str] = source.header
         self.columns = columns
+        self._phones = PhoneParser(helpers)
 
     def chunks(self, size: int = 5000) -> Iterator[LeadChunk]:
         """The leads and rejects of the next `size` rows at a time (the file is read once).
 
-        Raises CsvError mid-stream if the file turns out unreadable further on.
+        With helpers, a few chunks are started (their phones handed over) before the oldest
+        is finished and given out. Raises CsvError mid-stream if the file turns out
+        unreadable further on.
         """
         rows = self._source.chunks(size)
+        started: deque[_Started] = deque()
         while True:
             with paused():
                 chunk = next(rows, None)
-                if chunk is None:
+                if chunk is not None:
+                    started.append(_start(chunk, self.columns, self._phones))
+                    del chunk  # its row lists die now, before the collector scans them
+                    if len(started) <= self._phones.ahead:
+                        continue
+                if not started:
                     return
-                leads = normalize_chunk(chunk, self.columns)
-                del chunk  # its row lists die now, before the collector is back to scan them
+                leads = started.popleft().finish()
             yield leads
 
     def close(self) -> None:
-        """Close the file."""
-        self._source.close()
+        """Close the file, and stop the helpers."""
+        try:
+            self._phones.close()
+        finally:
+            self._source.close()
 
     def __enter__(self) -> LeadReader:
         return self
@@ -99,8 +113,10 @@ class LeadReader:
         self.close()
 
 
-def read_leads(path: str | Path, overrides: Mapping[str, str] | None = None) -> LeadReader:
-    """Open a lead file and map its columns (`overrides` are `--map HEADER=field` pairs).
+def read_leads(path: str | Path, overrides: Mapping[str, str] | None = None,
+               helpers: int = 0) -> LeadReader:
+    """Open a lead file and map its columns (`overrides` are `--map HEADER=field` pairs);
+    `helpers` processes parse its phones (see `tools.phone_pool.helpers_for`).
 
     Raises CsvError if the file cannot be read or has no e-mail column, InputError for a
     bad override; nothing is read beyond the header until `chunks` is iterated.
@@ -111,11 +127,36 @@ def read_leads(path: str | Path, overrides: Mapping[str, str] | None = None) -> 
     except BaseException:
         source.close()
         raise
-    return LeadReader(source, columns)
+    return LeadReader(source, columns, helpers)
 
 
 def normalize_chunk(chunk: RowChunk, columns: ColumnMap) -> LeadChunk:
     """Turn a chunk of raw rows into leads and rejects (see the module docstring)."""
+    return _start(chunk, columns, PhoneParser()).finish()
+
+
+@dataclass(slots=True)
+class _Started:
+    """A chunk normalised but for its phones, which are being parsed."""
+
+    numbers: list[int]
+    emails: list[str]
+    fields: list[dict[str, str]]
+    problems: dict[int, LeadReject]
+    phones: list[PhoneKey] | None       # each row's phone key, if the file has phones
+    parsed: PendingPhones | None        # the distinct keys' parse
+
+    def finish(self) -> LeadChunk:
+        """The chunk's leads and rejects, once its phones are parsed."""
+        if self.phones is not None and self.parsed is not None:
+            done = dict(zip(self.parsed.keys, self.parsed.result(), strict=True))
+            _merge(self.fields, "phone", [done[key] if key[0] else "" for key in self.phones])
+        leads = _leads(self.numbers, self.emails, self.fields, self.problems)
+        return LeadChunk(leads, [self.problems[i] for i in sorted(self.problems)])
+
+
+def _start(chunk: RowChunk, columns: ColumnMap, phones: PhoneParser) -> _Started:
+    """Normalise a chunk and hand its distinct phones to `phones` to parse."""
     rows, numbers = chunk.rows, chunk.row_numbers
     where = {name: index for index, name in columns.fields.items()}
     problems = _long_rows(chunk)
@@ -125,10 +166,11 @@ def normalize_chunk(chunk: RowChunk, columns: ColumnMap) -> LeadChunk:
     if "country" in where:
         countries = _countries(_column(rows, where["country"]), numbers, problems)
         _merge(fields, "country", countries)
+    keys = parsed = None
     if "phone" in where:
-        _merge(fields, "phone", _phones(_column(rows, where["phone"]), countries))
-    leads = _leads(numbers, emails, fields, problems)
-    return LeadChunk(leads, [problems[i] for i in sorted(problems)])
+        keys = _phone_keys(_column(rows, where["phone"]), countries)
+        parsed = phones.submit([key for key in set(keys) if key[0]])
+    return _Started(numbers, emails, fields, problems, keys, parsed)
 
 
 def _long_rows(chunk: RowChunk) -> dict[int, LeadReject]:
@@ -203,16 +245,13 @@ def _countries(
     return list(map(found.__getitem__, column))
 
 
-def _phones(column: list[str], regions: list[str] | None) -> list[str]:
-    """The column in E.164 where a value parses, using each row's country as its region."""
+def _phone_keys(column: list[str], regions: list[str] | None) -> list[PhoneKey]:
+    """Each row's phone and the region it is parsed in: the row's country, if it has one."""
     if regions is None:
-        keys: list[tuple[str, str]] = [(value, "") for value in column]
-    else:
-        # A number written with "+country code" does not depend on the region: one key.
-        keys = [(value, "" if value[:1] == "+" else region)
-                for value, region in zip(column, regions, strict=True)]
-    done = {key: normalize_phone(key[0], key[1] or None) for key in set(keys) if key[0]}
-    return [done[key] if key[0] else "" for key in keys]
+        return [(value, "") for value in column]
+    # A number written with "+country code" does not depend on the region: one key.
+    return [(value, "" if value[:1] == "+" else region)
+            for value, region in zip(column, regions, strict=True)]
 
 
 def _leads(
