@@ -36,7 +36,7 @@ class ListUploadKind:
     def __init__(self, services: Services | None = None, chunk_size: int = 5000) -> None:
         self.chunk_size = chunk_size
         self.suggester = services.suggester if services else FuzzySuggester()
-        self.helpers = services.plan_helpers if services else 0
+        self.helpers = services.helpers if services else 0
 
     def plan(self, params: ListUploadParams, ctx: PlanContext) -> None:
         """Read the file and propose creates, updates and memberships."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 
 import redis
 from celery import Celery
@@ -14,12 +15,13 @@ from approvals.store import Store
 from mops.settings import Settings
 from mops.targets import open_crm
 from tasks.celery_app import QueueSettings, make_celery
-from tasks.inprocess import InProcessRunner
+from tasks.inprocess import Helpers, InProcessRunner
 from tasks.jobs import Jobs
 from tasks.queued import QueuedRunner
 from tasks.runtime import Runtime
 from tools.crm import CRM
 from tools.linksheet import LinkSheet, is_sheet_uri
+from tools.phone_pool import usable_cores
 from tools.ratelimit import Limiter, LocalLimiter, NoLimit, RateLimit, RedisLimiter
 from tools.sheet import Target, as_crm
 
@@ -100,7 +102,7 @@ def build(settings: Settings | None = None) -> App:
     store.upgrade()
     suggester = _suggester()
     kinds = Registry.discover(Services(store=store, home=settings.home, suggester=suggester,
-                                       plan_helpers=settings.plan_helpers))
+                                       helpers=settings.helpers))
 
     limiters = Limiters(settings)
 
@@ -115,13 +117,38 @@ def build(settings: Settings | None = None) -> App:
     runtime = Runtime(store=store, policy=settings.approvals, kinds=kinds, connect=connect,
                       batch_size=settings.batch_size)
     if settings.broker_url is None:
-        return _watched(App(settings, runtime, Jobs(runtime, InProcessRunner(runtime))))
+        runner = InProcessRunner(runtime, helpers=_helpers(settings))
+        return _watched(App(settings, runtime, Jobs(runtime, runner)))
     queue = QueueSettings(broker_url=settings.broker_url.get_secret_value(),
                           batch_lease=settings.batch_lease,
                           visibility_timeout=settings.visibility_timeout,
                           queue=settings.queue)
     celery = make_celery(queue, lambda: build(settings).runtime)
     return _watched(App(settings, runtime, Jobs(runtime, QueuedRunner(runtime, celery)), celery))
+
+
+def runtime_of(settings: Settings) -> Runtime:
+    """The runtime `build` makes (a helper process makes its own with this)."""
+    return build(settings).runtime
+
+
+def _helpers(settings: Settings) -> Helpers | None:
+    """Helper processes for a large stage's batches (`MOPS_HELPERS`, default one per core),
+    on a sandbox target only: it is a database of our own; a vendor's rate limit, counted
+    in this process, would not hold across several."""
+    processes = settings.helpers
+    if processes is None:
+        cores = usable_cores()
+        processes = cores if cores > 1 else 0          # one core: nothing to gain
+    if not processes:
+        return None
+
+    def shareable(name: str) -> bool:
+        target = settings.targets.get(name)
+        return (target is not None and target.kind == "sandbox" and target.rate_limit is None
+                and not target.record_calls)
+
+    return Helpers(processes, partial(runtime_of, settings), shareable)
 
 
 def _watched(app: App) -> App:

@@ -25,12 +25,12 @@ SMALL_LEADS = "email,firstname\n" + "".join(f"u{i}@example.com,U{i}\n" for i in 
 
 def make_app(home: Path, store_url: str | None = None, crm_url: str | None = None,
              policy: Policy | None = None, batch_size: int = 1000,
-             plan_helpers: int | None = 0) -> App:
+             helpers: int | None = 0) -> App:
     """An app on its own home, store and sandbox CRM."""
     settings = Settings(
         home=home, database_url=store_url, user="tester", batch_size=batch_size,
         approvals=policy or Policy(), targets={"sandbox": Target(url=crm_url)},
-        plan_helpers=plan_helpers,
+        helpers=helpers,
     )
     return build(settings)
 

@@ -104,7 +104,7 @@ def test_an_upload_planned_with_helpers_is_the_same_plan(
     path = _file(tmp_path, 12_000)                             # three chunks of 5,000
     digests = []
     for helpers in (0, 2):
-        app = make_app(tmp_path / f"home-{helpers}", plan_helpers=helpers)
+        app = make_app(tmp_path / f"home-{helpers}", helpers=helpers)
         job = app.store.get(upload(app, path))
         assert job.state == "awaiting_approval"
         digests.append((job.digest, job.summary))

@@ -1,0 +1,124 @@
+"""A stage's batches run in helper processes (`tasks.batch_pool`): the same job, the same
+CRM, the same ledger as running them here; the gate still stops a batch; only targets that
+need no shared rate limit are shared."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from approvals import chain
+from approvals.errors import ExecutionRefused
+from approvals.execute import BatchResult
+from mops.app import App, _helpers
+from mops.settings import Limit, Settings, Target
+from tasks.batch_pool import BatchPool
+from tests.helpers import crm_of, make_app, snapshot, tamper_plan, upload, write_csv
+from tools.records import Record
+
+# 40 leads, half of them already contacts: with batches of 5, the list, 8 batches of creates
+# and updates, and 8 of memberships.
+LEADS = "email,firstname,country\n" + "".join(
+    f"p{i}@example.com,P{i},{'DE' if i % 3 else 'France'}\n" for i in range(40))
+
+
+def _app(home: Path, store_url: str | None, helpers: int) -> App:
+    app = make_app(home, store_url, batch_size=5, helpers=helpers)
+    crm = crm_of(app)
+    crm.create_contacts([Record(key=f"p{i}@example.com", fields={"firstname": f"Old{i}"})
+                         for i in range(0, 40, 2)])
+    crm.close()
+    return app
+
+
+def _state(app: App) -> object:
+    crm = crm_of(app)
+    try:
+        return snapshot(crm)
+    finally:
+        crm.close()
+
+
+@pytest.fixture
+def pooled(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Helpers for any stage of two batches or more; the stages they ran, by size."""
+    monkeypatch.setattr("tasks.inprocess.MIN_BATCHES", 2)
+    stages: list[int] = []
+
+    class Counted(BatchPool):
+        def run(self, job: int, target: str, batches: list[int]) -> Iterator[BatchResult]:
+            stages.append(len(batches))
+            return super().run(job, target, batches)
+
+    monkeypatch.setattr("tasks.inprocess.BatchPool", Counted)
+    return stages
+
+
+def _upload_and_roll_back(app: App, leads: Path) -> tuple[object, ...]:
+    """Upload, approve, roll back, approve; what a person would compare of the two jobs."""
+    initial = _state(app)
+    progress: dict[int, list[tuple[int, int]]] = {}
+    app.jobs.runner.progress = (  # type: ignore[attr-defined]
+        lambda job, done, total: progress.setdefault(job, []).append((done, total)))
+    job = upload(app, leads)
+    done = app.jobs.decide(job, "bob", "approve")
+    applied = _state(app)
+    undo = app.jobs.rollback(job, "alice")
+    undone = app.jobs.decide(undo.job, "bob", "approve")
+    verified = [chain.verify(app.store, j) for j in (job, undo.job)]
+    assert all(v.ok for v in verified), [v.problems for v in verified]
+    assert _state(app) == initial
+    for steps in progress.values():     # told after each batch, in order, to the end
+        assert steps == sorted(steps) and steps[-1][0] == steps[-1][1]
+    assert [len(steps) for steps in progress.values()] == [17, 17]
+    return (done.state, done.summary, undone.state, undone.summary, applied,
+            [(v.entries, v.batches) for v in verified])
+
+
+def test_a_job_run_in_helpers_is_the_job_run_here(tmp_path: Path, store_url: str | None,
+                                                  pooled: list[int]) -> None:
+    leads = write_csv(tmp_path / "leads.csv", LEADS)
+    results = []
+    for helpers in (0, 2):
+        app = _app(tmp_path / f"home-{helpers}", store_url, helpers)
+        try:
+            results.append(_upload_and_roll_back(app, leads))
+        finally:
+            app.close()
+    assert results[0] == results[1]
+    assert results[1][0] == results[1][2] == "succeeded"
+    assert pooled == [8, 8, 8, 8]    # the job's contacts and members, then the rollback's
+
+
+@pytest.mark.usefixtures("pooled")
+def test_a_batch_the_gate_refuses_in_a_helper_halts_the_job(tmp_path: Path) -> None:
+    app = _app(tmp_path / "home", None, 2)
+    try:
+        job = upload(app, write_csv(tmp_path / "leads.csv", LEADS))
+        app.runtime.gate.decide(job, "bob", "approve")        # approved, not yet run
+        assert tamper_plan(app, job, key="p1@example.com", after={"firstname": "Mallory"})
+        with pytest.raises(ExecutionRefused, match="differ from the approved plan"):
+            app.jobs.runner.execute(job)
+        assert app.store.get(job).state == "failed"
+        crm = crm_of(app)
+        assert crm.read_contacts(["p1@example.com"]) == {}
+        crm.close()
+        assert chain.verify(app.store).ok
+    finally:
+        app.close()
+
+
+def test_only_a_sandbox_without_a_rate_limit_is_shared(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, helpers=2, targets={
+        "limited": Target(rate_limit=Limit(requests=10, per_seconds=1)),
+        "recorded": Target(record_calls=True),
+        "hubspot": Target(kind="hubspot", url="http://127.0.0.1:9")})
+    helpers = _helpers(settings)
+    assert helpers is not None and helpers.processes == 2
+    assert helpers.take("sandbox", 100)
+    assert not helpers.take("sandbox", 1)                  # too few batches to pay for it
+    for name in ("limited", "recorded", "hubspot", "unknown"):
+        assert not helpers.take(name, 100), name
+    assert _helpers(Settings(home=tmp_path, helpers=0)) is None
