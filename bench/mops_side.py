@@ -34,14 +34,15 @@ from mops.settings import Settings, Target
 
 
 def run(data: Path, work: Path, out: Path, batch_size: int,
-        profile: Path | None = None) -> None:
+        profile: Path | None = None, helpers: int | None = None) -> None:
     """Run the four phases on a copy of the data set in `data`; write results to `out`."""
     manifest = json.loads((data / "manifest.json").read_text())
     home = work / "mops-home"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     shutil.copyfile(data / "crm.db", home / "sandbox.db")
-    settings = Settings(home=home, user="alice", batch_size=batch_size, approvals=Policy(),
+    settings = Settings(home=home, user="alice", batch_size=batch_size, helpers=helpers,
+                        approvals=Policy(),
                         targets={"sandbox": Target()})
     app = build(settings)
     gc.freeze()                # as the CLI does once the app is built (mops.common)
@@ -107,8 +108,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the phases here")
+    parser.add_argument("--helpers", type=int, default=None,
+                        help="helper processes (MOPS_HELPERS; default one per core)")
     args = parser.parse_args()
-    run(args.data, args.work, args.out, args.batch_size, args.profile)
+    run(args.data, args.work, args.out, args.batch_size, args.profile, args.helpers)
 
 
 if __name__ == "__main__":

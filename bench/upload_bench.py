@@ -143,6 +143,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--batch-size", type=int, default=1000,
                         help="mops batch size (MOPS_BATCH_SIZE; default 1000)")
+    parser.add_argument("--helpers", type=int, default=None,
+                        help="mops helper processes (MOPS_HELPERS; default one per core; 0: "
+                        "mops in one process)")
     parser.add_argument("--data", type=Path, default=DATA, help="where data sets are kept")
     parser.add_argument("--work", type=Path, default=None,
                         help="scratch space for the runs (default: a new directory under "
@@ -169,7 +172,9 @@ def run_rounds(args: argparse.Namespace, data: Path,
         if args.rounds > 1:
             print(f"\n== round {round_} of {args.rounds}")
         runs.append((
-            run_side("bench.mops_side", data, args.work, ["--batch-size", str(args.batch_size)]),
+            run_side("bench.mops_side", data, args.work, [
+                "--batch-size", str(args.batch_size),
+                *(["--helpers", str(args.helpers)] if args.helpers is not None else [])]),
             run_side("bench.floor", data, args.work, [])))
     return runs
 

@@ -3,8 +3,9 @@ stage's batches may run in helper processes (`tasks.batch_pool`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 
 from approvals.errors import ExecutionRefused
 from approvals.execute import BatchResult
@@ -48,23 +49,26 @@ class InProcessRunner:
     def execute(self, job: int) -> Job:
         """Run an approved job's batches, stage after stage, and finish it."""
         current = self.rt.store.get(job)
-        total, done = current.total, 0
+        tally = _Tally(job, current.total, self.progress)
         stages = start_job(self.rt, job)
         crm = self.rt.connect(current.target)      # one connection for the whole job
-        pool: BatchPool | None = None
+        helpers, pool = self.helpers, None
         try:
             for stage in stages:
-                results: Iterable[BatchResult]
-                if self.helpers and self.helpers.take(current.target, len(stage)):
-                    pool = pool or BatchPool(self.helpers.make_runtime,
-                                             self.helpers.processes)
-                    results = pool.run(job, current.target, stage)
-                else:
-                    results = (run_batch(self.rt, job, batch, crm=crm) for batch in stage)
-                for result in results:
-                    done += result.applied + result.failed
-                    if self.progress:
-                        self.progress(job, done, total)
+                if helpers and helpers.take(current.target, len(stage)):
+                    pool = pool or BatchPool(helpers.make_runtime, helpers.processes)
+                    try:
+                        for result in pool.run(job, current.target, stage):
+                            tally.add(result)
+                        continue
+                    except BrokenProcessPool:
+                        # A helper died (killed, out of memory) or could not start: the rest
+                        # of the job runs here. A batch a dead helper was running stays
+                        # leased to it until the lease runs out (`BatchBusy`: resume then).
+                        pool.close()
+                        helpers, pool = None, None
+                for batch in stage:    # batches sealed already give their result at once
+                    tally.add(run_batch(self.rt, job, batch, crm=crm))
         except ExecutionRefused as refused:
             halt_job(self.rt, job, str(refused))
             raise
@@ -73,3 +77,22 @@ class InProcessRunner:
             if pool is not None:
                 pool.close()
         return finish_job(self.rt, job)
+
+
+@dataclass
+class _Tally:
+    """Changes done so far, told to `progress` after each batch (each batch counted once)."""
+
+    job: int
+    total: int
+    progress: Progress | None
+    done: int = 0
+    counted: set[int] = field(default_factory=set)
+
+    def add(self, result: BatchResult) -> None:
+        if result.batch in self.counted:
+            return
+        self.counted.add(result.batch)
+        self.done += result.applied + result.failed
+        if self.progress:
+            self.progress(self.job, self.done, self.total)

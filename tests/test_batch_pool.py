@@ -5,6 +5,7 @@ need no shared rate limit are shared."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from approvals.execute import BatchResult
 from mops.app import App, _helpers
 from mops.settings import Limit, Settings, Target
 from tasks.batch_pool import BatchPool
+from tasks.inprocess import InProcessRunner
+from tasks.runtime import Runtime
 from tests.helpers import crm_of, make_app, snapshot, tamper_plan, upload, write_csv
 from tools.records import Record
 
@@ -122,3 +125,30 @@ def test_only_a_sandbox_without_a_rate_limit_is_shared(tmp_path: Path) -> None:
     for name in ("limited", "recorded", "hubspot", "unknown"):
         assert not helpers.take(name, 100), name
     assert _helpers(Settings(home=tmp_path, helpers=0)) is None
+
+
+def _no_runtime() -> Runtime:
+    raise RuntimeError("this helper cannot start")
+
+
+def test_helpers_that_cannot_start_leave_the_job_to_this_process(
+        tmp_path: Path, pooled: list[int]) -> None:
+    app = _app(tmp_path / "home", None, 2)
+    try:
+        runner = app.jobs.runner
+        assert isinstance(runner, InProcessRunner) and runner.helpers is not None
+        runner.helpers = replace(runner.helpers, make_runtime=_no_runtime)
+        initial = _state(app)
+        progress: list[tuple[int, int]] = []
+        runner.progress = lambda _job, done, total: progress.append((done, total))
+        job = upload(app, write_csv(tmp_path / "leads.csv", LEADS))
+        done = app.jobs.decide(job, "bob", "approve")
+        assert done.state == "succeeded"
+        assert done.summary == {"create_list": 1, "create": 20, "update": 20,
+                                "add_member": 40}
+        assert pooled == [8]           # tried once; the rest of the job ran here
+        assert progress == sorted(progress) and len(progress) == 17
+        assert progress[-1] == (81, 81)
+        assert _state(app) != initial and chain.verify(app.store).ok
+    finally:
+        app.close()
