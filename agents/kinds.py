@@ -33,7 +33,7 @@ class Services:
     """What the app hands a kind when it is made: the job store, the home directory, who
     suggests mappings for a person to decide on (a model with `MOPS_LLM`, else fuzzy
     matching), and how many helper processes a planner may read a large file with
-    (`MOPS_HELPERS`; None: one per core).
+    (`MOPS_HELPERS`; None: one per core, at most four).
 
     `store` is an `approvals.store.Store`; it is typed loosely here because `agents` sits
     below `approvals` and must not import it.

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 from agents.uniform import Uniform
 from approvals import chain, leases, ledger, members
 from approvals import schema as t
+from approvals.errors import ApprovalsError
 from approvals.gate import Gate
 from approvals.ledger import Status
 from approvals.store import Job, Store
@@ -28,7 +29,7 @@ from tools.errors import SystemFault
 from tools.sheet import Target
 
 
-class BatchBusy(Exception):
+class BatchBusy(ApprovalsError):
     """Another worker holds the batch's lease; it will finish the batch."""
 
 

@@ -4,7 +4,7 @@ Peak memory is the resident set's high-water mark (`VmHWM` in /proc/self/status)
 at the start of every phase by writing "5" to /proc/self/clear_refs (Linux), so each phase
 reports its own peak; the process's own lifetime peak is the highest of those marks.
 
-Helper processes a side starts (mops parses a large file's phones in some) count too: a
+Helper processes a side starts (mops parses phones and runs batches in some) count too: a
 thread samples the resident sets of the process's children every 50 ms during a phase, and
 the phase's peak is the process's own peak plus the highest sum of its children's (an upper
 bound: the two need not peak at the same moment).
@@ -52,8 +52,18 @@ def children_rss_mb() -> float:
         except OSError:        # the thread ended
             continue
         for pid in pids:
-            total += rss_mb(status=Path("/proc", pid, "status")) or 0.0
+            if not _resource_tracker(pid):
+                total += rss_mb(status=Path("/proc", pid, "status")) or 0.0
     return total
+
+
+def _resource_tracker(pid: str) -> bool:
+    """Whether `pid` is multiprocessing's resource tracker (~15 MiB, started with the first
+    helpers, kept to the end): the helpers' bookkeeping, not their work."""
+    try:
+        return b"resource_tracker" in Path("/proc", pid, "cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 class _ChildrenPeak(threading.Thread):

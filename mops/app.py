@@ -21,7 +21,7 @@ from tasks.queued import QueuedRunner
 from tasks.runtime import Runtime
 from tools.crm import CRM
 from tools.linksheet import LinkSheet, is_sheet_uri
-from tools.phone_pool import usable_cores
+from tools.phone_pool import default_helpers
 from tools.ratelimit import Limiter, LocalLimiter, NoLimit, RateLimit, RedisLimiter
 from tools.sheet import Target, as_crm
 
@@ -133,13 +133,10 @@ def runtime_of(settings: Settings) -> Runtime:
 
 
 def _helpers(settings: Settings) -> Helpers | None:
-    """Helper processes for a large stage's batches (`MOPS_HELPERS`, default one per core),
-    on a sandbox target only: it is a database of our own; a vendor's rate limit, counted
-    in this process, would not hold across several."""
-    processes = settings.helpers
-    if processes is None:
-        cores = usable_cores()
-        processes = cores if cores > 1 else 0          # one core: nothing to gain
+    """Helper processes for a large stage's batches (`MOPS_HELPERS`, default one per core,
+    at most four), on a sandbox target only: it is a database of our own; a vendor's rate
+    limit, counted in this process, would not hold across several."""
+    processes = settings.helpers if settings.helpers is not None else default_helpers()
     if not processes:
         return None
 

@@ -14,13 +14,19 @@ send twice what the vendor allows.
 
 Helpers are spawned (never forked from a process that may hold threads and connections);
 the process that starts them must guard its entry point (`if __name__ == "__main__"`).
+Ctrl-C is this process's to handle: helpers ignore it, finish the batch they are on and
+start no other. A helper told to stop (the pool terminates the others when one dies) lets go
+of its batch's lease on the way out, so the batch can be run again at once.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from multiprocessing.synchronize import Event
+from types import FrameType
 
 from approvals.execute import BatchResult
 from tasks.lifecycle import run_batch
@@ -28,21 +34,35 @@ from tasks.runtime import Runtime
 
 RUN = 8            # batches handed to a helper at a time (one connection to the target)
 
-_runtime: Runtime | None = None     # a helper's own runtime, made when it starts
+# A helper's own: its runtime, made when it starts, and the pool's signal to stop.
+_runtime: Runtime | None = None
+_stop: Event | None = None
 
 
-def _start(make_runtime: Callable[[], Runtime]) -> None:
-    global _runtime
-    _runtime = make_runtime()
+def _start(make_runtime: Callable[[], Runtime], stop: Event) -> None:
+    global _runtime, _stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit)
+    _runtime, _stop = make_runtime(), stop
+
+
+def _exit(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)   # a batch under way releases its lease (execute_batch)
 
 
 def _run(job: int, target: str, batches: list[int]) -> list[BatchResult]:
-    """In a helper: run `batches` of `job`, in order, on one connection to `target`."""
-    if _runtime is None:
+    """In a helper: run `batches` of `job`, in order, on one connection to `target`; stop
+    before the next batch once the pool says so."""
+    if _runtime is None or _stop is None:
         raise RuntimeError("a batch helper was started without a runtime")
     crm = _runtime.connect(target)
+    results = []
     try:
-        return [run_batch(_runtime, job, batch, crm=crm) for batch in batches]
+        for batch in batches:
+            if _stop.is_set():
+                break
+            results.append(run_batch(_runtime, job, batch, crm=crm))
+        return results
     finally:
         crm.close()
 
@@ -56,18 +76,19 @@ class BatchPool:
 
     def __init__(self, make_runtime: Callable[[], Runtime], processes: int) -> None:
         self.make_runtime, self.processes = make_runtime, processes
+        self._context = multiprocessing.get_context("spawn")
+        self._stop = self._context.Event()
         self._pool: ProcessPoolExecutor | None = None
 
     def run(self, job: int, target: str, batches: list[int]) -> Iterator[BatchResult]:
         """Run a stage's `batches` in the helpers; each one's result, in batch order.
 
-        If a batch raises, the runs not yet started are dropped, the ones under way are
-        waited for, and the error is raised here (a batch left unsealed is run again by
-        `mops resume`, once its lease has run out)."""
+        If a batch raises (or Ctrl-C is pressed), the helpers finish the batches they are
+        on and start no other, and the error is raised here."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self.processes, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start, initargs=(self.make_runtime,))
+                self.processes, mp_context=self._context,
+                initializer=_start, initargs=(self.make_runtime, self._stop))
         pool = self._pool
         runs: list[Future[list[BatchResult]]] = [
             pool.submit(_run, job, target, batches[i:i + RUN])
@@ -76,13 +97,15 @@ class BatchPool:
             for done in runs:
                 yield from done.result()
         except BaseException:
+            self._stop.set()
             for run in runs:
                 run.cancel()
             wait(runs)
             raise
 
     def close(self) -> None:
-        """Stop the helpers."""
+        """Stop the helpers (each finishes the batch it is on)."""
+        self._stop.set()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

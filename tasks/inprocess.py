@@ -8,11 +8,12 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from approvals.errors import ExecutionRefused
-from approvals.execute import BatchResult
+from approvals.execute import BatchBusy, BatchResult
 from approvals.store import Job
 from tasks.batch_pool import BatchPool
 from tasks.lifecycle import finish_job, halt_job, plan_job, run_batch, start_job
 from tasks.runtime import Runtime
+from tools.sheet import Target
 
 # Called after each batch with (job, changes done, changes in the plan).
 Progress = Callable[[int, int, int], None]
@@ -61,14 +62,13 @@ class InProcessRunner:
                         for result in pool.run(job, current.target, stage):
                             tally.add(result)
                         continue
-                    except BrokenProcessPool:
+                    except (BrokenProcessPool, OSError):
                         # A helper died (killed, out of memory) or could not start: the rest
-                        # of the job runs here. A batch a dead helper was running stays
-                        # leased to it until the lease runs out (`BatchBusy`: resume then).
+                        # of the job runs here (the other helpers let go of their batches).
                         pool.close()
                         helpers, pool = None, None
                 for batch in stage:    # batches sealed already give their result at once
-                    tally.add(run_batch(self.rt, job, batch, crm=crm))
+                    tally.add(self._run_batch(job, batch, crm))
         except ExecutionRefused as refused:
             halt_job(self.rt, job, str(refused))
             raise
@@ -77,6 +77,16 @@ class InProcessRunner:
             if pool is not None:
                 pool.close()
         return finish_job(self.rt, job)
+
+
+    def _run_batch(self, job: int, batch: int, crm: Target) -> BatchResult:
+        try:
+            return run_batch(self.rt, job, batch, crm=crm)
+        except BatchBusy as busy:      # e.g. held by a helper that died: free once its lease
+            raise BatchBusy(           # runs out
+                f"job {job} batch {batch} is leased to another process (one that stopped "
+                f"holds it until its lease runs out: MOPS_BATCH_LEASE); run `mops resume "
+                f"{job}` then") from busy
 
 
 @dataclass

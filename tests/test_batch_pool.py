@@ -4,16 +4,23 @@ need no shared rate limit are shared."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import time
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from approvals import chain
+from approvals import schema as t
 from approvals.errors import ExecutionRefused
 from approvals.execute import BatchResult
-from mops.app import App, _helpers
+from mops.app import App, _helpers, runtime_of
 from mops.settings import Limit, Settings, Target
 from tasks.batch_pool import BatchPool
 from tasks.inprocess import InProcessRunner
@@ -46,8 +53,10 @@ def _state(app: App) -> object:
 
 @pytest.fixture
 def pooled(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Helpers for any stage of two batches or more; the stages they ran, by size."""
+    """Helpers for any stage of two batches or more, handed one batch at a time (so that
+    the two run side by side); the stages they ran, by size."""
     monkeypatch.setattr("tasks.inprocess.MIN_BATCHES", 2)
+    monkeypatch.setattr("tasks.batch_pool.RUN", 1)
     stages: list[int] = []
 
     class Counted(BatchPool):
@@ -95,8 +104,8 @@ def test_a_job_run_in_helpers_is_the_job_run_here(tmp_path: Path, store_url: str
     assert pooled == [8, 8, 8, 8]    # the job's contacts and members, then the rollback's
 
 
-@pytest.mark.usefixtures("pooled")
-def test_a_batch_the_gate_refuses_in_a_helper_halts_the_job(tmp_path: Path) -> None:
+def test_a_batch_the_gate_refuses_in_a_helper_halts_the_job(tmp_path: Path,
+                                                            pooled: list[int]) -> None:
     app = _app(tmp_path / "home", None, 2)
     try:
         job = upload(app, write_csv(tmp_path / "leads.csv", LEADS))
@@ -104,6 +113,7 @@ def test_a_batch_the_gate_refuses_in_a_helper_halts_the_job(tmp_path: Path) -> N
         assert tamper_plan(app, job, key="p1@example.com", after={"firstname": "Mallory"})
         with pytest.raises(ExecutionRefused, match="differ from the approved plan"):
             app.jobs.runner.execute(job)
+        assert pooled == [8]           # refused in a helper, in the contacts' stage
         assert app.store.get(job).state == "failed"
         crm = crm_of(app)
         assert crm.read_contacts(["p1@example.com"]) == {}
@@ -150,5 +160,56 @@ def test_helpers_that_cannot_start_leave_the_job_to_this_process(
         assert progress == sorted(progress) and len(progress) == 17
         assert progress[-1] == (81, 81)
         assert _state(app) != initial and chain.verify(app.store).ok
+    finally:
+        app.close()
+
+
+def test_ctrl_c_stops_the_helpers_after_their_batch_and_resume_finishes_the_job(
+        tmp_path: Path, pooled: list[int]) -> None:
+    app = make_app(tmp_path / "home", None, batch_size=1, helpers=2)
+    try:
+        job = upload(app, write_csv(tmp_path / "leads.csv", LEADS))    # 40 creates
+
+        def interrupt(_job: int, done: int, _total: int) -> None:
+            if done > 1:                # past the list: as Ctrl-C would, at the contacts'
+                raise KeyboardInterrupt  # first result
+
+        runner = app.jobs.runner
+        assert isinstance(runner, InProcessRunner)
+        runner.progress = interrupt
+        with pytest.raises(KeyboardInterrupt):
+            app.jobs.decide(job, "bob", "approve")
+        assert multiprocessing.active_children() == []
+        with app.store.engine.connect() as conn:
+            sealed = conn.execute(select(func.count()).where(
+                t.batches.c.job == job, t.batches.c.state == "sealed")).scalar_one()
+            leased = conn.execute(select(func.count()).where(
+                t.batches.c.job == job, t.batches.c.lease_until.is_not(None),
+                t.batches.c.state != "sealed")).scalar_one()
+        assert 2 <= sealed < 20         # the list, a batch or a few: not the 81 batches
+        assert leased == 0              # every batch stopped let go of its lease
+        runner.progress = None
+        assert app.jobs.resume(job).state == "succeeded"
+        crm = crm_of(app)
+        assert len(crm.read_contacts([f"p{i}@example.com" for i in range(40)])) == 40
+        crm.close()
+        assert chain.verify(app.store).ok
+    finally:
+        app.close()
+
+
+def test_a_helper_process_ignores_ctrl_c(tmp_path: Path) -> None:
+    app = make_app(tmp_path / "home", None, helpers=2)
+    try:
+        pool = BatchPool(partial(runtime_of, app.settings), 1)
+        try:
+            with pytest.raises(ExecutionRefused, match="no job 999"):
+                list(pool.run(999, "sandbox", [1]))   # starts the helper, which says so
+            [helper] = multiprocessing.active_children()
+            os.kill(helper.pid or 0, signal.SIGINT)
+            time.sleep(0.2)
+            assert helper.is_alive()
+        finally:
+            pool.close()
     finally:
         app.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import make_app, upload
+from tools.errors import CsvError
 from tools.leads import LeadChunk, read_leads
 from tools.phone_pool import MIN_FILE_BYTES, PhoneParser, helpers_for, parse_phones
 
@@ -38,7 +39,9 @@ def test_helpers_give_the_same_chunks_in_the_same_order(tmp_path: Path) -> None:
     path = _file(tmp_path, 500)
     here = _read(path, 0, 17)
     assert len(here) == 30
-    assert _read(path, 2, 17) == here
+    with read_leads(path, None, 2) as reader:
+        assert list(reader.chunks(17)) == here
+        assert reader._phones.processes == 2        # parsed in the helpers, to the end
     phones = {lead.fields.get("phone") for chunk in here for lead in chunk.leads}
     assert {"+49301234567", "+14155550100", "+442079460000", "n/a"} <= phones
     assert sum(len(c.rejects) for c in here) > 0
@@ -71,6 +74,21 @@ def test_closing_the_reader_stops_its_helpers_even_halfway(tmp_path: Path) -> No
     assert multiprocessing.active_children() == []
 
 
+def test_a_file_unreadable_halfway_gives_the_chunks_before_the_error(tmp_path: Path) -> None:
+    path = _file(tmp_path, 150)
+    with path.open("a") as out:
+        out.write('x@example.com,"never closed\ny@example.com,1,DE,N\n')
+    given: list[list[LeadChunk]] = []
+    for helpers in (0, 2):
+        chunks: list[LeadChunk] = []
+        given.append(chunks)
+        with pytest.raises(CsvError, match="row 152"), read_leads(path, None, helpers) as r:
+            for chunk in r.chunks(10):
+                chunks.append(chunk)
+    assert len(given[0]) == 15                      # rows 2-151, ten at a time
+    assert given[1] == given[0]
+
+
 def test_parse_phones_is_normalize_phone_per_key() -> None:
     assert parse_phones([("030 1234567", "DE"), ("030 1234567", ""), ("n/a", "US")]) == [
         "+49301234567", "030 1234567", "n/a"]
@@ -82,10 +100,13 @@ def test_how_many_helpers_a_file_gets(tmp_path: Path, monkeypatch: pytest.Monkey
     with large.open("wb") as out:
         out.truncate(MIN_FILE_BYTES)
     assert helpers_for(str(small), 2) == 0              # too small to pay for them
+    assert helpers_for(str(tmp_path / "missing.csv"), 2) == 0   # opening it says why
     assert helpers_for(str(large), 3) == 3
     assert helpers_for(str(large), 0) == 0
     monkeypatch.setattr("tools.phone_pool.usable_cores", lambda: 4)
     assert helpers_for(str(large), None) == 4
+    monkeypatch.setattr("tools.phone_pool.usable_cores", lambda: 64)
+    assert helpers_for(str(large), None) == 4           # at most four unless configured
     monkeypatch.setattr("tools.phone_pool.usable_cores", lambda: 1)
     assert helpers_for(str(large), None) == 0           # one core: nothing to gain
 

@@ -79,19 +79,25 @@ class LeadReader:
 
         With helpers, a few chunks are started (their phones handed over) before the oldest
         is finished and given out. Raises CsvError mid-stream if the file turns out
-        unreadable further on.
+        unreadable further on (after giving out every chunk read before the bad one).
         """
         rows = self._source.chunks(size)
         started: deque[_Started] = deque()
+        failed: Exception | None = None
         while True:
             with paused():
-                chunk = next(rows, None)
+                try:
+                    chunk = next(rows, None) if failed is None else None
+                except Exception as exc:    # given out once the chunks before it are
+                    chunk, failed = None, exc
                 if chunk is not None:
                     started.append(_start(chunk, self.columns, self._phones))
                     del chunk  # its row lists die now, before the collector scans them
                     if len(started) <= self._phones.ahead:
                         continue
                 if not started:
+                    if failed is not None:
+                        raise failed
                     return
                 leads = started.popleft().finish()
             yield leads

@@ -14,10 +14,13 @@ started or die, numbers are parsed in-process, when their chunk is finished.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
+import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 from tools.normalize import normalize_phone
 
@@ -33,23 +36,44 @@ def parse_phones(keys: list[PhoneKey]) -> list[str]:
     return [normalize_phone(value, region or None) for value, region in keys]
 
 
+MAX_DEFAULT_HELPERS = 4   # each holds ~100 MiB; one SQLite writer gains little from more
+
+
 def usable_cores() -> int:
-    """The cores this process may run on."""
+    """The cores this process may run on: its CPU affinity, within its cgroup's CPU quota."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:    # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return cores
+
+
+def default_helpers() -> int:
+    """Helpers when none are configured: one per usable core (at most four), none on one."""
+    cores = usable_cores()
+    return min(cores, MAX_DEFAULT_HELPERS) if cores > 1 else 0
 
 
 def helpers_for(path: str, processes: int | None) -> int:
-    """How many helpers to read `path` with: `processes` if given, else one per usable
-    core when there is more than one; none for a small file."""
+    """How many helpers to read `path` with: `processes` if given, else `default_helpers`;
+    none for a small file (or one that cannot be read: opening it says why)."""
     if processes is None:
-        cores = usable_cores()
-        processes = cores if cores > 1 else 0
-    if processes and os.path.getsize(path) < MIN_FILE_BYTES:
+        processes = default_helpers()
+    try:
+        small = os.path.getsize(path) < MIN_FILE_BYTES
+    except OSError:
         return 0
-    return processes
+    return 0 if small else processes
+
+
+def _ignore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # the reader's to handle: it stops them
 
 
 class PendingPhones:
@@ -88,7 +112,8 @@ class PhoneParser:
         try:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    self.processes, mp_context=multiprocessing.get_context("spawn"))
+                    self.processes, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_ignore_ctrl_c)
             return PendingPhones(keys, self._pool.submit(parse_phones, keys))
         except (BrokenProcessPool, OSError, AssertionError):
             # AssertionError: a daemonic process (a pool's worker) may not start processes.

@@ -94,8 +94,10 @@ MIN_SQLITE = (3, 35)
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; on SQLite with WAL, NORMAL sync, foreign keys and real BEGINs."""
-    engine = create_engine(url)
+    """An engine for `url`; on SQLite with WAL, NORMAL sync, foreign keys, real BEGINs, and
+    30 s to wait for another writer (helper processes write batches side by side)."""
+    engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite")
+                           else {})
     if engine.dialect.name == "sqlite":
         if sqlite3.sqlite_version_info < MIN_SQLITE:
             engine.dispose()
