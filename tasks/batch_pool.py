@@ -14,8 +14,9 @@ send twice what the vendor allows.
 
 Helpers are spawned (never forked from a process that may hold threads and connections);
 the process that starts them must guard its entry point (`if __name__ == "__main__"`).
-Ctrl-C is this process's to handle: helpers ignore it, finish the batch they are on and
-start no other. A helper told to stop (the pool terminates the others when one dies) lets go
+Ctrl-C is this process's to handle: helpers are born with it held back
+(`tools.spawning`) and then ignore it; they finish the batch they are on and start no
+other. A helper told to stop (the pool terminates the others when one dies) lets go
 of its batch's lease on the way out, so the batch can be run again at once.
 """
 
@@ -31,6 +32,7 @@ from types import FrameType
 from approvals.execute import BatchResult
 from tasks.lifecycle import run_batch
 from tasks.runtime import Runtime
+from tools.spawning import ctrl_c_held
 
 RUN = 8            # batches handed to a helper at a time (one connection to the target)
 
@@ -90,9 +92,10 @@ class BatchPool:
                 self.processes, mp_context=self._context,
                 initializer=_start, initargs=(self.make_runtime, self._stop))
         pool = self._pool
-        runs: list[Future[list[BatchResult]]] = [
-            pool.submit(_run, job, target, batches[i:i + RUN])
-            for i in range(0, len(batches), RUN)]
+        with ctrl_c_held():          # submitting starts the helpers
+            runs: list[Future[list[BatchResult]]] = [
+                pool.submit(_run, job, target, batches[i:i + RUN])
+                for i in range(0, len(batches), RUN)]
         try:
             for done in runs:
                 yield from done.result()

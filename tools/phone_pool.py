@@ -23,6 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from tools.normalize import normalize_phone
+from tools.spawning import ctrl_c_held
 
 PhoneKey = tuple[str, str]      # (the value as written, the region: alpha-2, "" for none)
 
@@ -114,7 +115,8 @@ class PhoneParser:
                 self._pool = ProcessPoolExecutor(
                     self.processes, mp_context=multiprocessing.get_context("spawn"),
                     initializer=_ignore_ctrl_c)
-            return PendingPhones(keys, self._pool.submit(parse_phones, keys))
+            with ctrl_c_held():      # a submit may start a helper
+                return PendingPhones(keys, self._pool.submit(parse_phones, keys))
         except (BrokenProcessPool, OSError, AssertionError):
             # AssertionError: a daemonic process (a pool's worker) may not start processes.
             self.processes, self.ahead = 0, 0
