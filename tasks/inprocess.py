@@ -1,5 +1,5 @@
 """The embedded default: a job's tasks run in this process, one after another; a large
-stage's batches may run in helper processes (`tasks.batch_pool`)."""
+job's batches may run in helper processes, a stage at a time (`tasks.batch_pool`)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ from tools.sheet import Target
 # Called after each batch with (job, changes done, changes in the plan).
 Progress = Callable[[int, int, int], None]
 
-MIN_BATCHES = 16     # a stage smaller than this runs here: starting helpers costs ~1 s
+# A job of fewer changes runs here: starting two helpers costs about 1.6 s of CPU (each
+# imports mops and builds its runtime), which a job of 50,000 changes did not make up for
+# (apply 0.96 s here, 1.7 s in helpers) and one of 330,000 only just did (3.5 → 3.4 s).
+MIN_CHANGES = 200_000
 
 
 @dataclass(frozen=True)
@@ -30,9 +33,10 @@ class Helpers:
     make_runtime: Callable[[], Runtime]
     shareable: Callable[[str], bool]
 
-    def take(self, target: str, batches: int) -> bool:
-        """Whether a stage of `batches` on `target` runs in the helpers."""
-        return self.processes > 0 and batches >= MIN_BATCHES and self.shareable(target)
+    def take(self, target: str, changes: int) -> bool:
+        """Whether a job of `changes` on `target` runs its stages in the helpers (each
+        stage of more than one batch)."""
+        return self.processes > 0 and changes >= MIN_CHANGES and self.shareable(target)
 
 
 class InProcessRunner:
@@ -53,10 +57,12 @@ class InProcessRunner:
         tally = _Tally(job, current.total, self.progress)
         stages = start_job(self.rt, job)
         crm = self.rt.connect(current.target)      # one connection for the whole job
-        helpers, pool = self.helpers, None
+        helpers = self.helpers if self.helpers and self.helpers.take(
+            current.target, current.total) else None
+        pool = None
         try:
             for stage in stages:
-                if helpers and helpers.take(current.target, len(stage)):
+                if helpers and len(stage) > 1:
                     pool = pool or BatchPool(helpers.make_runtime, helpers.processes)
                     try:
                         for result in pool.run(job, current.target, stage):

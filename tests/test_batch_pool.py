@@ -53,9 +53,9 @@ def _state(app: App) -> object:
 
 @pytest.fixture
 def pooled(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Helpers for any stage of two batches or more, handed one batch at a time (so that
+    """Helpers for any job, handed one batch at a time (so that
     the two run side by side); the stages they ran, by size."""
-    monkeypatch.setattr("tasks.inprocess.MIN_BATCHES", 2)
+    monkeypatch.setattr("tasks.inprocess.MIN_CHANGES", 2)
     monkeypatch.setattr("tasks.batch_pool.RUN", 1)
     stages: list[int] = []
 
@@ -130,10 +130,10 @@ def test_only_a_sandbox_without_a_rate_limit_is_shared(tmp_path: Path) -> None:
         "hubspot": Target(kind="hubspot", url="http://127.0.0.1:9")})
     helpers = _helpers(settings)
     assert helpers is not None and helpers.processes == 2
-    assert helpers.take("sandbox", 100)
-    assert not helpers.take("sandbox", 1)                  # too few batches to pay for it
+    assert helpers.take("sandbox", 1_000_000)
+    assert not helpers.take("sandbox", 10_000)             # too few changes to pay for it
     for name in ("limited", "recorded", "hubspot", "unknown"):
-        assert not helpers.take(name, 100), name
+        assert not helpers.take(name, 1_000_000), name
     assert _helpers(Settings(home=tmp_path, helpers=0)) is None
 
 
