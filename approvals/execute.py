@@ -63,7 +63,10 @@ def _execute(store: Store, gate: Gate, crm: Target, job: Job, batch: int,
         token = leases.claim(conn, job.job, batch, lease)
         done = ledger.batch_statuses(conn, job.job, batch) if token is not None else {}
     if token is None:
-        raise BatchBusy(f"job {job.job} batch {batch} is being run by another worker")
+        raise BatchBusy(
+            f"job {job.job} batch {batch} is being run by another worker or process (one "
+            f"that stopped holds it until its lease runs out: MOPS_BATCH_LEASE); run "
+            f"`mops resume {job.job}` then")
     try:
         return _run(store, crm, job.job, batch, changes, token, done)
     except BaseException:

@@ -181,8 +181,9 @@ def doc_section(n: int, command: str, info: dict[str, str], table: list[list[str
         f"**ratio {ratio:.1f}×** (target ≤ 2×); peak RSS mops {mops.peak():,.0f} MiB, floor "
         f"{floor.peak():,.0f} MiB (target < 1.5 GB)",
         f"- checks (plan counts, same CRM after apply, CRM restored, ledger verifies): {verdict}",
-        f"- load average during the run (the side itself is ~1 of the {cpus} CPUs; "
-        f"more means other work shared the machine): mops {_load(mops)}, floor {_load(floor)}",
+        f"- load average during the run (a side is about 1 of the {cpus} CPUs, mops with "
+        f"its helpers up to all of them; more means other work shared the machine): "
+        f"mops {_load(mops)}, floor {_load(floor)}",
         f"- mops store after the run: {mops.result.get('store_mb', 0):,.0f} MB; ledger "
         f"verification {mops.result.get('verify_seconds', 0):.1f} s (not in the table)",
         "",

@@ -34,7 +34,9 @@ from tasks.lifecycle import run_batch
 from tasks.runtime import Runtime
 from tools.spawning import ctrl_c_held
 
-RUN = 8            # batches handed to a helper at a time (one connection to the target)
+RUN = 8            # at most this many batches are handed to a helper at a time (one
+                   # connection to the target); fewer where a stage is short, so that
+                   # every helper gets some
 
 # A helper's own: its runtime, made when it starts, and the pool's signal to stop.
 _runtime: Runtime | None = None
@@ -92,10 +94,11 @@ class BatchPool:
                 self.processes, mp_context=self._context,
                 initializer=_start, initargs=(self.make_runtime, self._stop))
         pool = self._pool
+        size = max(1, min(RUN, -(-len(batches) // self.processes)))
         with ctrl_c_held():          # submitting starts the helpers
             runs: list[Future[list[BatchResult]]] = [
-                pool.submit(_run, job, target, batches[i:i + RUN])
-                for i in range(0, len(batches), RUN)]
+                pool.submit(_run, job, target, batches[i:i + size])
+                for i in range(0, len(batches), size)]
         try:
             for done in runs:
                 yield from done.result()

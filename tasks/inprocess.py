@@ -8,20 +8,20 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from approvals.errors import ExecutionRefused
-from approvals.execute import BatchBusy, BatchResult
+from approvals.execute import BatchResult
 from approvals.store import Job
 from tasks.batch_pool import BatchPool
 from tasks.lifecycle import finish_job, halt_job, plan_job, run_batch, start_job
 from tasks.runtime import Runtime
-from tools.sheet import Target
 
 # Called after each batch with (job, changes done, changes in the plan).
 Progress = Callable[[int, int, int], None]
 
 # A job of fewer changes runs here: starting two helpers costs about 1.6 s of CPU (each
-# imports mops and builds its runtime), which a job of 50,000 changes did not make up for
-# (apply 0.96 s here, 1.7 s in helpers) and one of 330,000 only just did (3.5 → 3.4 s).
-MIN_CHANGES = 200_000
+# imports mops and builds its runtime), which a job of 83,000 changes (50,000 rows) did not
+# make up for (apply 0.96 s here, 1.7 s in helpers) and one of 332,000 only just did (3.5
+# → 3.4 s); a line through the two breaks even near 300,000.
+MIN_CHANGES = 300_000
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class InProcessRunner:
                         pool.close()
                         helpers, pool = None, None
                 for batch in stage:    # batches sealed already give their result at once
-                    tally.add(self._run_batch(job, batch, crm))
+                    tally.add(run_batch(self.rt, job, batch, crm=crm))
         except ExecutionRefused as refused:
             halt_job(self.rt, job, str(refused))
             raise
@@ -83,16 +83,6 @@ class InProcessRunner:
             if pool is not None:
                 pool.close()
         return finish_job(self.rt, job)
-
-
-    def _run_batch(self, job: int, batch: int, crm: Target) -> BatchResult:
-        try:
-            return run_batch(self.rt, job, batch, crm=crm)
-        except BatchBusy as busy:      # e.g. held by a helper that died: free once its lease
-            raise BatchBusy(           # runs out
-                f"job {job} batch {batch} is leased to another process (one that stopped "
-                f"holds it until its lease runs out: MOPS_BATCH_LEASE); run `mops resume "
-                f"{job}` then") from busy
 
 
 @dataclass

@@ -9,9 +9,11 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -52,11 +54,8 @@ def _state(app: App) -> object:
 
 
 @pytest.fixture
-def pooled(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Helpers for any job, handed one batch at a time (so that
-    the two run side by side); the stages they ran, by size."""
-    monkeypatch.setattr("tasks.inprocess.MIN_CHANGES", 2)
-    monkeypatch.setattr("tasks.batch_pool.RUN", 1)
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The stages run in helpers, by size."""
     stages: list[int] = []
 
     class Counted(BatchPool):
@@ -66,6 +65,23 @@ def pooled(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr("tasks.inprocess.BatchPool", Counted)
     return stages
+
+
+@pytest.fixture
+def pooled(monkeypatch: pytest.MonkeyPatch, counted: list[int]) -> list[int]:
+    """Helpers for any job, handed one batch at a time (so that the two run side by side);
+    the stages they ran, by size."""
+    monkeypatch.setattr("tasks.inprocess.MIN_CHANGES", 2)
+    monkeypatch.setattr("tasks.batch_pool.RUN", 1)
+    return counted
+
+
+def _sigint(pid: int, field: str) -> bool:
+    """Whether SIGINT is in the process's `field` set (SigBlk: blocked, SigIgn: ignored)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    raise AssertionError(f"no {field} for {pid}")
 
 
 def _upload_and_roll_back(app: App, leads: Path) -> tuple[object, ...]:
@@ -160,6 +176,7 @@ def test_helpers_that_cannot_start_leave_the_job_to_this_process(
         assert progress == sorted(progress) and len(progress) == 17
         assert progress[-1] == (81, 81)
         assert _state(app) != initial and chain.verify(app.store).ok
+        assert multiprocessing.active_children() == []
     finally:
         app.close()
 
@@ -206,6 +223,8 @@ def test_a_helper_process_ignores_ctrl_c(tmp_path: Path) -> None:
             with pytest.raises(ExecutionRefused, match="no job 999"):
                 list(pool.run(999, "sandbox", [1]))   # starts the helper, which says so
             [helper] = multiprocessing.active_children()
+            assert _sigint(helper.pid or 0, "SigBlk")     # born with Ctrl-C held
+            assert _sigint(helper.pid or 0, "SigIgn")     # then ignoring it
             os.kill(helper.pid or 0, signal.SIGINT)
             time.sleep(0.2)
             assert helper.is_alive()
@@ -213,3 +232,37 @@ def test_a_helper_process_ignores_ctrl_c(tmp_path: Path) -> None:
             pool.close()
     finally:
         app.close()
+
+
+def test_a_job_of_few_changes_runs_here(tmp_path: Path, counted: list[int]) -> None:
+    app = _app(tmp_path / "home", None, 2)     # helpers allowed, a job of 81 changes
+    try:
+        job = upload(app, write_csv(tmp_path / "leads.csv", LEADS))
+        assert app.jobs.decide(job, "bob", "approve").state == "succeeded"
+        assert counted == []
+        assert multiprocessing.active_children() == []
+    finally:
+        app.close()
+
+
+def test_a_short_stage_is_shared_by_every_helper(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    handed: list[int] = []
+
+    class Recorded(ProcessPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            handed.append(len(args[2]))
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr("tasks.batch_pool.ProcessPoolExecutor", Recorded)
+    app = make_app(tmp_path / "home", None, helpers=2)
+    try:
+        pool = BatchPool(partial(runtime_of, app.settings), 2)
+        try:
+            with pytest.raises(ExecutionRefused, match="no job 999"):
+                list(pool.run(999, "sandbox", list(range(1, 8))))
+        finally:
+            pool.close()
+    finally:
+        app.close()
+    assert handed == [4, 3]          # seven batches: both helpers get some (RUN is 8)

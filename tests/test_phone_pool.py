@@ -47,6 +47,20 @@ def test_helpers_give_the_same_chunks_in_the_same_order(tmp_path: Path) -> None:
     assert sum(len(c.rejects) for c in here) > 0
 
 
+def test_phone_helpers_are_born_with_ctrl_c_held_and_ignore_it() -> None:
+    parser = PhoneParser(1)
+    try:
+        assert parser.submit([("030 1234567", "DE")]).result() == ["+49301234567"]
+        [helper] = multiprocessing.active_children()
+        status = Path(f"/proc/{helper.pid}/status").read_text().splitlines()
+        fields = {line.split(":")[0]: int(line.split()[1], 16) for line in status
+                  if line.startswith(("SigBlk:", "SigIgn:"))}
+        bit = 1 << (signal.SIGINT - 1)
+        assert fields["SigBlk"] & bit and fields["SigIgn"] & bit
+    finally:
+        parser.close()
+
+
 def test_a_helper_that_dies_leaves_the_parse_to_this_process() -> None:
     parser = PhoneParser(1)
     try:
