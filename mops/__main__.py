@@ -2,5 +2,5 @@
 
 from mops.cli import main
 
-if __name__ == "__main__":   # not when a helper process imports this module (spawn)
+if __name__ == "__main__":   # only when run, never when imported
     main()

@@ -21,9 +21,9 @@ from tasks.queued import QueuedRunner
 from tasks.runtime import Runtime
 from tools.crm import CRM
 from tools.linksheet import LinkSheet, is_sheet_uri
-from tools.phone_pool import default_helpers
 from tools.ratelimit import Limiter, LocalLimiter, NoLimit, RateLimit, RedisLimiter
 from tools.sheet import Target, as_crm
+from tools.spawning import default_helpers
 
 
 class UnknownTarget(LookupError):

@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     user: str | None = None
     batch_size: int = Field(default=1000, ge=1, le=100_000)
-    helpers: int | None = Field(default=None, ge=0, le=64)   # processes; None: one a core
+    helpers: int | None = Field(default=None, ge=0, le=64)   # None: one a core, at most 4
     broker_url: SecretStr | None = None          # redis://… : jobs go to `mops worker`s
     queue: str = "mops"                          # the Celery queue jobs travel on
     batch_lease: float = Field(default=600.0, gt=0)        # longer than any batch takes

@@ -22,7 +22,6 @@ of its batch's lease on the way out, so the batch can be run again at once.
 
 from __future__ import annotations
 
-import multiprocessing
 import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
@@ -32,7 +31,7 @@ from types import FrameType
 from approvals.execute import BatchResult
 from tasks.lifecycle import run_batch
 from tasks.runtime import Runtime
-from tools.spawning import ctrl_c_held
+from tools.spawning import SPAWN, ctrl_c_held, helper_pool
 
 RUN = 8            # at most this many batches are handed to a helper at a time (one
                    # connection to the target); fewer where a stage is short, so that
@@ -45,7 +44,6 @@ _stop: Event | None = None
 
 def _start(make_runtime: Callable[[], Runtime], stop: Event) -> None:
     global _runtime, _stop
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit)
     _runtime, _stop = make_runtime(), stop
 
@@ -80,8 +78,7 @@ class BatchPool:
 
     def __init__(self, make_runtime: Callable[[], Runtime], processes: int) -> None:
         self.make_runtime, self.processes = make_runtime, processes
-        self._context = multiprocessing.get_context("spawn")
-        self._stop = self._context.Event()
+        self._stop = SPAWN.Event()
         self._pool: ProcessPoolExecutor | None = None
 
     def run(self, job: int, target: str, batches: list[int]) -> Iterator[BatchResult]:
@@ -90,9 +87,7 @@ class BatchPool:
         If a batch raises (or Ctrl-C is pressed), the helpers finish the batches they are
         on and start no other, and the error is raised here."""
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.processes, mp_context=self._context,
-                initializer=_start, initargs=(self.make_runtime, self._stop))
+            self._pool = helper_pool(self.processes, _start, (self.make_runtime, self._stop))
         pool = self._pool
         size = max(1, min(RUN, -(-len(batches) // self.processes)))
         with ctrl_c_held():          # submitting starts the helpers

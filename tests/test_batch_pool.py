@@ -254,7 +254,7 @@ def test_a_short_stage_is_shared_by_every_helper(tmp_path: Path,
             handed.append(len(args[2]))
             return super().submit(fn, *args, **kwargs)
 
-    monkeypatch.setattr("tasks.batch_pool.ProcessPoolExecutor", Recorded)
+    monkeypatch.setattr("tools.spawning.ProcessPoolExecutor", Recorded)
     app = make_app(tmp_path / "home", None, helpers=2)
     try:
         pool = BatchPool(partial(runtime_of, app.settings), 2)

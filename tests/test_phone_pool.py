@@ -117,11 +117,11 @@ def test_how_many_helpers_a_file_gets(tmp_path: Path, monkeypatch: pytest.Monkey
     assert helpers_for(str(tmp_path / "missing.csv"), 2) == 0   # opening it says why
     assert helpers_for(str(large), 3) == 3
     assert helpers_for(str(large), 0) == 0
-    monkeypatch.setattr("tools.phone_pool.usable_cores", lambda: 4)
+    monkeypatch.setattr("tools.spawning.usable_cores", lambda: 4)
     assert helpers_for(str(large), None) == 4
-    monkeypatch.setattr("tools.phone_pool.usable_cores", lambda: 64)
+    monkeypatch.setattr("tools.spawning.usable_cores", lambda: 64)
     assert helpers_for(str(large), None) == 4           # at most four unless configured
-    monkeypatch.setattr("tools.phone_pool.usable_cores", lambda: 1)
+    monkeypatch.setattr("tools.spawning.usable_cores", lambda: 1)
     assert helpers_for(str(large), None) == 0           # one core: nothing to gain
 
 

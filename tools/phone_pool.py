@@ -7,23 +7,19 @@ chunk's numbers to helper processes and the reader reads and normalises the next
 meanwhile. The result is what parsing in-process gives (`tools.normalize.normalize_phone` is
 a pure function of the value and the region), in the same order.
 
-Helpers are spawned (never forked from a process that may hold threads and connections) on
-the first chunk handed over, and stopped by `close`. With no helpers, or if they cannot be
+Helpers (`tools.spawning.helper_pool`) start with the first chunk handed over, and are
+stopped by `close`. With no helpers, or if they cannot be
 started or die, numbers are parsed in-process, when their chunk is finished.
 """
 
 from __future__ import annotations
 
-import math
-import multiprocessing
 import os
-import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
 
 from tools.normalize import normalize_phone
-from tools.spawning import ctrl_c_held
+from tools.spawning import ctrl_c_held, default_helpers, helper_pool
 
 PhoneKey = tuple[str, str]      # (the value as written, the region: alpha-2, "" for none)
 
@@ -38,30 +34,6 @@ def parse_phones(keys: list[PhoneKey]) -> list[str]:
     return [normalize_phone(value, region or None) for value, region in keys]
 
 
-MAX_DEFAULT_HELPERS = 4   # each holds ~100 MiB; one SQLite writer gains little from more
-
-
-def usable_cores() -> int:
-    """The cores this process may run on: its CPU affinity, within its cgroup's CPU quota."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:    # not on Linux
-        cores = os.cpu_count() or 1
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        if quota != "max":
-            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
-    return cores
-
-
-def default_helpers() -> int:
-    """Helpers when none are configured: one per usable core (at most four), none on one."""
-    cores = usable_cores()
-    return min(cores, MAX_DEFAULT_HELPERS) if cores > 1 else 0
-
-
 def helpers_for(path: str, processes: int | None) -> int:
     """How many helpers to read `path` with: `processes` if given, else `default_helpers`;
     none for a small file (or one that cannot be read: opening it says why)."""
@@ -74,8 +46,9 @@ def helpers_for(path: str, processes: int | None) -> int:
     return 0 if small else processes
 
 
-def _ignore_ctrl_c() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)    # the reader's to handle: it stops them
+def _loaded() -> None:
+    """Nothing: a helper unpickling this imports this module, and with it what parsing
+    needs (polars among it, which catches SIGINT itself), before it ignores Ctrl-C."""
 
 
 class PendingPhones:
@@ -113,9 +86,7 @@ class PhoneParser:
             return PendingPhones(keys, None)
         try:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    self.processes, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_ignore_ctrl_c)
+                self._pool = helper_pool(self.processes, _loaded)
             with ctrl_c_held():      # a submit may start a helper
                 return PendingPhones(keys, self._pool.submit(parse_phones, keys))
         except (BrokenProcessPool, OSError, AssertionError):
